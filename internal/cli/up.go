@@ -1,0 +1,91 @@
+package cli
+
+import (
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/spf13/cobra"
+
+	"github.com/rolepull/rolepull/internal/node"
+)
+
+// defaultDataDir is $XDG_DATA_HOME/rolepull, else ~/.local/share/rolepull.
+func defaultDataDir() string {
+	if d := os.Getenv("XDG_DATA_HOME"); d != "" {
+		return filepath.Join(d, "rolepull")
+	}
+	if h, err := os.UserHomeDir(); err == nil {
+		return filepath.Join(h, ".local", "share", "rolepull")
+	}
+	return "rolepull-data"
+}
+
+func newUpCmd() *cobra.Command {
+	var cfg node.Config
+	var etcd, logLevel string
+	cmd := &cobra.Command{
+		Use:   "up",
+		Short: "Run every part of rolepull in this process, on the embedded store",
+		Long: `Run rolepull: RAM, STS and the OpenAPI endpoint the official SDKs speak, in one
+process, with metadata in an embedded database under --data-dir.
+
+On the first start it creates the operator account and writes its profile
+(endpoints, account id and root AccessKey) to DATA_DIR/admin-profile.json with
+mode 0600; every other rolepull command takes that file with --profile.
+Restarting on the same data directory keeps everything.
+
+The master key, from which every AccessKey and session secret is derived, is
+DATA_DIR/master.key (created on first start), or --master-key-file, or the
+ROLEPULL_MASTER_KEY environment variable (64 hex characters). Replicas that
+share it and an etcd cluster (--etcd) verify each other's credentials.`,
+		Example: `  rolepull up
+  rolepull up --data-dir /var/lib/rolepull --openapi-addr 0.0.0.0:7400
+  rolepull up --etcd http://10.0.0.5:2379,http://10.0.0.6:2379`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			var level slog.Level
+			if err := level.UnmarshalText([]byte(logLevel)); err != nil {
+				return fmt.Errorf("--log-level %q: want debug, info, warn or error", logLevel)
+			}
+			cfg.Logger = slog.New(slog.NewTextHandler(cmd.ErrOrStderr(), &slog.HandlerOptions{Level: level}))
+			cfg.AuditStderr = cmd.ErrOrStderr()
+			cfg.MasterKey = os.Getenv("ROLEPULL_MASTER_KEY")
+			if etcd != "" {
+				cfg.EtcdEndpoints = strings.Split(etcd, ",")
+			}
+			n, err := node.New(cmd.Context(), cfg)
+			if err != nil {
+				return err
+			}
+			defer n.Close()
+			out := cmd.OutOrStdout()
+			fmt.Fprintf(out, "rolepull is up\n")
+			fmt.Fprintf(out, "  OpenAPI (RAM, STS):  %s\n", n.OpenAPIURL())
+			fmt.Fprintf(out, "  region:              %s\n", n.Profile.Region)
+			fmt.Fprintf(out, "  operator account:    %s (%s)\n", n.Operator.ID, n.Operator.Name)
+			fmt.Fprintf(out, "  admin profile:       %s\n", adminProfilePath(cfg))
+			fmt.Fprintf(out, "  data directory:      %s\n", cfg.DataDir)
+			fmt.Fprintf(out, "Try: rolepull whoami --profile %s\n", adminProfilePath(cfg))
+			return n.Run(cmd.Context())
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&cfg.DataDir, "data-dir", defaultDataDir(), "directory for the database, master key, audit log and admin profile")
+	f.StringVar(&cfg.OpenAPIAddr, "openapi-addr", node.DefaultOpenAPIAddr, "listen address of the OpenAPI endpoint (RAM, STS)")
+	f.StringVar(&cfg.Region, "region", node.DefaultRegion, "default region of this deployment")
+	f.StringVar(&cfg.MasterKeyFile, "master-key-file", "", "master key file (default DATA_DIR/master.key; ROLEPULL_MASTER_KEY overrides)")
+	f.StringVar(&cfg.AdminProfile, "admin-profile", "", "where to write the operator's profile (default DATA_DIR/admin-profile.json)")
+	f.StringVar(&etcd, "etcd", "", "comma-separated etcd endpoints: use etcd instead of the embedded store")
+	f.StringVar(&logLevel, "log-level", "info", "debug, info, warn or error")
+	return cmd
+}
+
+func adminProfilePath(cfg node.Config) string {
+	if cfg.AdminProfile != "" {
+		return cfg.AdminProfile
+	}
+	return filepath.Join(cfg.DataDir, "admin-profile.json")
+}

@@ -1,0 +1,279 @@
+// Package node wires rolepull's parts into one process — the store, the
+// keyring, RAM, STS and the OpenAPI endpoint (and, as they land, the
+// registry and ECI) — bootstraps the operator account on first start, and
+// serves until its context ends. `rolepull up` is a thin shell around it;
+// tests start a Node on loopback ports.
+package node
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/rolepull/rolepull/internal/adminapi"
+	"github.com/rolepull/rolepull/internal/clock"
+	"github.com/rolepull/rolepull/internal/keyring"
+	"github.com/rolepull/rolepull/internal/openapi"
+	"github.com/rolepull/rolepull/internal/profile"
+	"github.com/rolepull/rolepull/internal/ram"
+	"github.com/rolepull/rolepull/internal/ramapi"
+	"github.com/rolepull/rolepull/internal/store"
+	"github.com/rolepull/rolepull/internal/store/bolt"
+	"github.com/rolepull/rolepull/internal/store/etcd"
+	"github.com/rolepull/rolepull/internal/sts"
+	"github.com/rolepull/rolepull/internal/stsapi"
+)
+
+// Config configures a node. Zero values take the documented defaults.
+type Config struct {
+	// DataDir holds the metadata database, the master key (unless
+	// MasterKeyFile or ROLEPULL_MASTER_KEY says otherwise), the audit log
+	// and the admin profile. Created with mode 0700.
+	DataDir string
+	// OpenAPIAddr is the OpenAPI listen address (default 127.0.0.1:7400).
+	OpenAPIAddr string
+	// Region is the default region (default cn-hangzhou).
+	Region string
+	// MasterKeyFile overrides DataDir/master.key.
+	MasterKeyFile string
+	// MasterKey, when set, is the master key itself (64 hex characters),
+	// as read from ROLEPULL_MASTER_KEY.
+	MasterKey string
+	// EtcdEndpoints selects the etcd backend instead of the embedded one.
+	EtcdEndpoints []string
+	// AdminProfile is where the operator's profile is written (default
+	// DataDir/admin-profile.json).
+	AdminProfile string
+	// Logger receives operational logs (nil: discard).
+	Logger *slog.Logger
+	// AuditStderr also copies audit records to stderr.
+	AuditStderr io.Writer
+	// Clock is the time source (nil: the system clock).
+	Clock clock.Clock
+}
+
+// Defaults.
+const (
+	DefaultOpenAPIAddr = "127.0.0.1:7400"
+	DefaultRegion      = "cn-hangzhou"
+	OperatorAccount    = "default"
+)
+
+// Node is a running rolepull.
+type Node struct {
+	cfg      Config
+	log      *slog.Logger
+	Store    store.Store
+	Keys     *keyring.Keyring
+	RAM      *ram.Service
+	STS      *sts.Service
+	OpenAPI  *openapi.Server
+	Operator ram.Account
+	// Profile is the operator's profile, as written to AdminProfile.
+	Profile profile.Profile
+
+	auditFile   *os.File
+	openapiLn   net.Listener
+	openapiHTTP *http.Server
+}
+
+// New opens everything a node needs and binds its listeners; Run serves.
+// On error everything opened so far is closed.
+func New(ctx context.Context, cfg Config) (n *Node, err error) {
+	if cfg.DataDir == "" {
+		return nil, errors.New("node: a data directory is required (--data-dir)")
+	}
+	if cfg.OpenAPIAddr == "" {
+		cfg.OpenAPIAddr = DefaultOpenAPIAddr
+	}
+	if cfg.Region == "" {
+		cfg.Region = DefaultRegion
+	}
+	if cfg.AdminProfile == "" {
+		cfg.AdminProfile = filepath.Join(cfg.DataDir, "admin-profile.json")
+	}
+	n = &Node{cfg: cfg, log: cfg.Logger}
+	if n.log == nil {
+		n.log = slog.New(slog.DiscardHandler)
+	}
+	defer func() {
+		if err != nil {
+			n.Close()
+		}
+	}()
+	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
+		return nil, fmt.Errorf("node: data directory: %w", err)
+	}
+	switch {
+	case cfg.MasterKey != "":
+		n.Keys, err = keyring.Parse(cfg.MasterKey)
+	case cfg.MasterKeyFile != "":
+		n.Keys, err = keyring.Load(cfg.MasterKeyFile)
+	default:
+		n.Keys, err = keyring.Load(filepath.Join(cfg.DataDir, "master.key"))
+	}
+	if err != nil {
+		return nil, err
+	}
+	if len(cfg.EtcdEndpoints) > 0 {
+		n.Store, err = etcd.New(ctx, etcd.Config{Endpoints: cfg.EtcdEndpoints, Logger: n.log})
+	} else {
+		n.Store, err = bolt.Open(filepath.Join(cfg.DataDir, "meta.db"), bolt.Options{Logger: n.log})
+	}
+	if err != nil {
+		return nil, fmt.Errorf("node: store: %w", err)
+	}
+	n.auditFile, err = os.OpenFile(filepath.Join(cfg.DataDir, "audit.log"), os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o600)
+	if err != nil {
+		return nil, fmt.Errorf("node: audit log: %w", err)
+	}
+	var auditOut io.Writer = n.auditFile
+	if cfg.AuditStderr != nil {
+		auditOut = io.MultiWriter(n.auditFile, cfg.AuditStderr)
+	}
+	audit := slog.New(slog.NewJSONHandler(auditOut, nil)).With("log", "audit")
+
+	clk := clock.Or(cfg.Clock)
+	if n.RAM, err = ram.New(n.Store, n.Keys, ram.Options{Clock: clk, Logger: n.log}); err != nil {
+		return nil, err
+	}
+	n.STS = sts.New(n.RAM, n.Keys, sts.Options{Clock: clk, Logger: n.log, Audit: audit})
+	if err := n.bootstrap(ctx); err != nil {
+		return nil, err
+	}
+
+	n.OpenAPI = openapi.NewServer(n.STS, n.RAM, openapi.Options{Clock: clk, Logger: n.log, Audit: audit, DefaultRegion: cfg.Region})
+	ramapi.Register(n.OpenAPI, n.RAM)
+	stsapi.Register(n.OpenAPI, n.STS, n.RAM)
+	adminapi.Register(n.OpenAPI, n.RAM, n.Operator.ID)
+
+	if n.openapiLn, err = net.Listen("tcp", cfg.OpenAPIAddr); err != nil {
+		return nil, fmt.Errorf("node: OpenAPI listener: %w", err)
+	}
+	n.openapiHTTP = newHTTPServer(n.OpenAPI, n.log)
+	n.Profile.Endpoint = "http://" + n.openapiLn.Addr().String()
+	if err := n.writeProfile(); err != nil {
+		return nil, err
+	}
+	return n, nil
+}
+
+func newHTTPServer(h http.Handler, log *slog.Logger) *http.Server {
+	return &http.Server{
+		Handler:           h,
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       time.Minute,
+		IdleTimeout:       2 * time.Minute,
+		MaxHeaderBytes:    openapi.MaxHeaderBytes + openapi.MaxQueryBytes,
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+	}
+}
+
+// OpenAPIURL is the OpenAPI base URL.
+func (n *Node) OpenAPIURL() string { return n.Profile.Endpoint }
+
+// bootstrapKey records the operator account and its first AccessKey id (not
+// its secret: that is derived whenever the profile is written).
+const bootstrapKey = "node/bootstrap"
+
+type bootstrapRecord struct {
+	Account     string `json:"account"`
+	AccessKeyID string `json:"accessKeyId"`
+}
+
+// bootstrap creates the operator account and its root AccessKey on the
+// first start, and finds them again on every later one.
+func (n *Node) bootstrap(ctx context.Context) error {
+	var rec bootstrapRecord
+	kv, err := n.Store.Get(ctx, bootstrapKey)
+	switch {
+	case err == nil:
+		if err := json.Unmarshal(kv.Value, &rec); err != nil {
+			return fmt.Errorf("node: bootstrap record: %w", err)
+		}
+	case errors.Is(err, store.ErrNotFound):
+		acc, err := n.RAM.CreateAccount(ctx, OperatorAccount)
+		if err != nil {
+			return fmt.Errorf("node: bootstrap: %w", err)
+		}
+		k, _, err := n.RAM.CreateAccessKey(ctx, acc.ID, "")
+		if err != nil {
+			return fmt.Errorf("node: bootstrap: %w", err)
+		}
+		rec = bootstrapRecord{Account: acc.ID, AccessKeyID: k.AccessKeyID}
+		b, _ := json.Marshal(rec)
+		if _, err := n.Store.Txn(ctx, []store.Cond{store.Absent(bootstrapKey)}, []store.Op{store.Put(bootstrapKey, b)}); err != nil {
+			return fmt.Errorf("node: bootstrap: %w", err)
+		}
+		n.log.Info("bootstrapped operator account", "account", acc.ID)
+	default:
+		return fmt.Errorf("node: bootstrap: %w", err)
+	}
+	acc, err := n.RAM.GetAccount(ctx, rec.Account)
+	if err != nil {
+		return fmt.Errorf("node: operator account: %w", err)
+	}
+	n.Operator = acc
+	n.Profile = profile.Profile{
+		Region:          n.cfg.Region,
+		AccountID:       acc.ID,
+		AccessKeyID:     rec.AccessKeyID,
+		AccessKeySecret: n.RAM.AccessKeySecret(rec.AccessKeyID),
+	}
+	if _, err := n.RAM.GetAccessKey(ctx, rec.AccessKeyID); err != nil {
+		n.log.Warn("the operator's bootstrap AccessKey no longer exists; the admin profile will not work", "access_key_id", rec.AccessKeyID)
+	}
+	return nil
+}
+
+// writeProfile (re)writes the admin profile: its secret is derived, so a
+// lost file is simply written again.
+func (n *Node) writeProfile() error {
+	if err := profile.Write(n.cfg.AdminProfile, n.Profile); err != nil {
+		return fmt.Errorf("node: admin profile: %w", err)
+	}
+	return nil
+}
+
+// Run serves until ctx ends, then shuts down gracefully.
+func (n *Node) Run(ctx context.Context) error {
+	errc := make(chan error, 1)
+	go func() { errc <- n.openapiHTTP.Serve(n.openapiLn) }()
+	n.log.Info("serving", "openapi", n.OpenAPIURL())
+	select {
+	case err := <-errc:
+		return fmt.Errorf("node: OpenAPI server: %w", err)
+	case <-ctx.Done():
+	}
+	shut, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+	defer cancel()
+	return n.openapiHTTP.Shutdown(shut)
+}
+
+// Close releases everything New opened.
+func (n *Node) Close() error {
+	var errs []error
+	if n.openapiHTTP != nil {
+		errs = append(errs, n.openapiHTTP.Close())
+	}
+	if n.openapiLn != nil {
+		if err := n.openapiLn.Close(); !errors.Is(err, net.ErrClosed) {
+			errs = append(errs, err)
+		}
+	}
+	if n.Store != nil {
+		errs = append(errs, n.Store.Close())
+	}
+	if n.auditFile != nil {
+		errs = append(errs, n.auditFile.Close())
+	}
+	return errors.Join(errs...)
+}
