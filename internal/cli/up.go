@@ -29,8 +29,9 @@ func newUpCmd() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "up",
 		Short: "Run every part of rolepull in this process, on the embedded store",
-		Long: `Run rolepull: RAM, STS and the OpenAPI endpoint the official SDKs speak, in one
-process, with metadata in an embedded database under --data-dir.
+		Long: `Run rolepull: RAM, STS, Container Registry and the OpenAPI endpoint the
+official SDKs speak, plus the OCI registry of every instance, in one process,
+with metadata in an embedded database and blobs under --data-dir.
 
 On the first start it creates the operator account and writes its profile
 (endpoints, account id and root AccessKey) to DATA_DIR/admin-profile.json with
@@ -63,7 +64,8 @@ share it and an etcd cluster (--etcd) verify each other's credentials.`,
 			defer n.Close()
 			out := cmd.OutOrStdout()
 			fmt.Fprintf(out, "rolepull is up\n")
-			fmt.Fprintf(out, "  OpenAPI (RAM, STS):  %s\n", n.OpenAPIURL())
+			fmt.Fprintf(out, "  OpenAPI (RAM, STS, CR, VPC): %s\n", n.OpenAPIURL())
+			fmt.Fprintf(out, "  registry (and proxy): %s   (OCI clients: HTTP_PROXY=%s)\n", n.RegistryURL(), n.RegistryURL())
 			fmt.Fprintf(out, "  region:              %s\n", n.Profile.Region)
 			fmt.Fprintf(out, "  operator account:    %s (%s)\n", n.Operator.ID, n.Operator.Name)
 			fmt.Fprintf(out, "  admin profile:       %s\n", adminProfilePath(cfg))
@@ -75,6 +77,8 @@ share it and an etcd cluster (--etcd) verify each other's credentials.`,
 	f := cmd.Flags()
 	f.StringVar(&cfg.DataDir, "data-dir", defaultDataDir(), "directory for the database, master key, audit log and admin profile")
 	f.StringVar(&cfg.OpenAPIAddr, "openapi-addr", node.DefaultOpenAPIAddr, "listen address of the OpenAPI endpoint (RAM, STS)")
+	f.StringVar(&cfg.RegistryAddr, "registry-addr", node.DefaultRegistryAddr, "listen address of the registry (every instance domain) and of its HTTP proxy for those domains")
+	f.StringVar(&cfg.BaseDomain, "base-domain", "aliyuncs.com", "suffix of instance default domains (NAME-registry.REGION.cr.BASE)")
 	f.StringVar(&cfg.Region, "region", node.DefaultRegion, "default region of this deployment")
 	f.StringVar(&cfg.MasterKeyFile, "master-key-file", "", "master key file (default DATA_DIR/master.key; ROLEPULL_MASTER_KEY overrides)")
 	f.StringVar(&cfg.AdminProfile, "admin-profile", "", "where to write the operator's profile (default DATA_DIR/admin-profile.json)")

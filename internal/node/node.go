@@ -18,13 +18,16 @@ import (
 	"path/filepath"
 	"time"
 
+	"github.com/rolepull/rolepull/internal/acr"
 	"github.com/rolepull/rolepull/internal/adminapi"
 	"github.com/rolepull/rolepull/internal/clock"
 	"github.com/rolepull/rolepull/internal/keyring"
+	"github.com/rolepull/rolepull/internal/netmodel"
 	"github.com/rolepull/rolepull/internal/openapi"
 	"github.com/rolepull/rolepull/internal/profile"
 	"github.com/rolepull/rolepull/internal/ram"
 	"github.com/rolepull/rolepull/internal/ramapi"
+	"github.com/rolepull/rolepull/internal/registry"
 	"github.com/rolepull/rolepull/internal/store"
 	"github.com/rolepull/rolepull/internal/store/bolt"
 	"github.com/rolepull/rolepull/internal/store/etcd"
@@ -40,6 +43,12 @@ type Config struct {
 	DataDir string
 	// OpenAPIAddr is the OpenAPI listen address (default 127.0.0.1:7400).
 	OpenAPIAddr string
+	// RegistryAddr is the registry listen address (default 127.0.0.1:7500):
+	// every instance's domains, and an HTTP proxy for them.
+	RegistryAddr string
+	// BaseDomain is the suffix of instance default domains (default
+	// aliyuncs.com, so the seed's manifests apply verbatim).
+	BaseDomain string
 	// Region is the default region (default cn-hangzhou).
 	Region string
 	// MasterKeyFile overrides DataDir/master.key.
@@ -62,9 +71,10 @@ type Config struct {
 
 // Defaults.
 const (
-	DefaultOpenAPIAddr = "127.0.0.1:7400"
-	DefaultRegion      = "cn-hangzhou"
-	OperatorAccount    = "default"
+	DefaultOpenAPIAddr  = "127.0.0.1:7400"
+	DefaultRegistryAddr = "127.0.0.1:7500"
+	DefaultRegion       = "cn-hangzhou"
+	OperatorAccount     = "default"
 )
 
 // Node is a running rolepull.
@@ -75,14 +85,19 @@ type Node struct {
 	Keys     *keyring.Keyring
 	RAM      *ram.Service
 	STS      *sts.Service
+	Net      *netmodel.Service
+	ACR      *acr.Service
+	Registry *registry.Server
 	OpenAPI  *openapi.Server
 	Operator ram.Account
 	// Profile is the operator's profile, as written to AdminProfile.
 	Profile profile.Profile
 
-	auditFile   *os.File
-	openapiLn   net.Listener
-	openapiHTTP *http.Server
+	auditFile    *os.File
+	openapiLn    net.Listener
+	openapiHTTP  *http.Server
+	registryLn   net.Listener
+	registryHTTP *http.Server
 }
 
 // New opens everything a node needs and binds its listeners; Run serves.
@@ -93,6 +108,9 @@ func New(ctx context.Context, cfg Config) (n *Node, err error) {
 	}
 	if cfg.OpenAPIAddr == "" {
 		cfg.OpenAPIAddr = DefaultOpenAPIAddr
+	}
+	if cfg.RegistryAddr == "" {
+		cfg.RegistryAddr = DefaultRegistryAddr
 	}
 	if cfg.Region == "" {
 		cfg.Region = DefaultRegion
@@ -146,6 +164,13 @@ func New(ctx context.Context, cfg Config) (n *Node, err error) {
 		return nil, err
 	}
 	n.STS = sts.New(n.RAM, n.Keys, sts.Options{Clock: clk, Logger: n.log, Audit: audit})
+	n.Net = netmodel.New(n.Store, clk)
+	n.ACR = acr.New(n.Store, n.RAM, n.Net, n.Keys, acr.Options{Base: cfg.BaseDomain, Clock: clk, Logger: n.log})
+	if n.Registry, err = registry.New(n.ACR, n.Net, n.STS, n.RAM, n.Keys, registry.Options{
+		Root: filepath.Join(cfg.DataDir, "registry"), Clock: clk, Logger: n.log, Audit: audit,
+	}); err != nil {
+		return nil, err
+	}
 	if err := n.bootstrap(ctx); err != nil {
 		return nil, err
 	}
@@ -160,6 +185,13 @@ func New(ctx context.Context, cfg Config) (n *Node, err error) {
 	}
 	n.openapiHTTP = newHTTPServer(n.OpenAPI, n.log)
 	n.Profile.Endpoint = "http://" + n.openapiLn.Addr().String()
+	if n.registryLn, err = net.Listen("tcp", cfg.RegistryAddr); err != nil {
+		return nil, fmt.Errorf("node: registry listener: %w", err)
+	}
+	n.registryHTTP = newHTTPServer(n.Registry, n.log)
+	n.registryHTTP.ReadTimeout = 0 // layer uploads may take long; headers stay bounded
+	n.registryHTTP.MaxHeaderBytes = 64 << 10
+	n.Profile.RegistryEndpoint = "http://" + n.registryLn.Addr().String()
 	if err := n.writeProfile(); err != nil {
 		return nil, err
 	}
@@ -179,6 +211,10 @@ func newHTTPServer(h http.Handler, log *slog.Logger) *http.Server {
 
 // OpenAPIURL is the OpenAPI base URL.
 func (n *Node) OpenAPIURL() string { return n.Profile.Endpoint }
+
+// RegistryURL is the registry listener's URL, which is also the HTTP proxy
+// for instance domains.
+func (n *Node) RegistryURL() string { return n.Profile.RegistryEndpoint }
 
 // bootstrapKey records the operator account and its first AccessKey id (not
 // its secret: that is derived whenever the profile is written).
@@ -245,17 +281,18 @@ func (n *Node) writeProfile() error {
 
 // Run serves until ctx ends, then shuts down gracefully.
 func (n *Node) Run(ctx context.Context) error {
-	errc := make(chan error, 1)
-	go func() { errc <- n.openapiHTTP.Serve(n.openapiLn) }()
-	n.log.Info("serving", "openapi", n.OpenAPIURL())
+	errc := make(chan error, 2)
+	go func() { errc <- fmt.Errorf("node: OpenAPI server: %w", n.openapiHTTP.Serve(n.openapiLn)) }()
+	go func() { errc <- fmt.Errorf("node: registry server: %w", n.registryHTTP.Serve(n.registryLn)) }()
+	n.log.Info("serving", "openapi", n.OpenAPIURL(), "registry", n.RegistryURL())
+	var err error
 	select {
-	case err := <-errc:
-		return fmt.Errorf("node: OpenAPI server: %w", err)
+	case err = <-errc:
 	case <-ctx.Done():
 	}
 	shut, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
 	defer cancel()
-	return n.openapiHTTP.Shutdown(shut)
+	return errors.Join(err, n.openapiHTTP.Shutdown(shut), n.registryHTTP.Shutdown(shut))
 }
 
 // Close releases everything New opened.
@@ -264,10 +301,19 @@ func (n *Node) Close() error {
 	if n.openapiHTTP != nil {
 		errs = append(errs, n.openapiHTTP.Close())
 	}
-	if n.openapiLn != nil {
-		if err := n.openapiLn.Close(); !errors.Is(err, net.ErrClosed) {
+	if n.registryHTTP != nil {
+		errs = append(errs, n.registryHTTP.Close())
+	}
+	for _, ln := range []net.Listener{n.openapiLn, n.registryLn} {
+		if ln == nil {
+			continue
+		}
+		if err := ln.Close(); !errors.Is(err, net.ErrClosed) {
 			errs = append(errs, err)
 		}
+	}
+	if n.Registry != nil {
+		n.Registry.Close()
 	}
 	if n.Store != nil {
 		errs = append(errs, n.Store.Close())

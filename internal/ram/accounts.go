@@ -69,8 +69,8 @@ func (s *Service) ListAccounts(ctx context.Context) ([]Account, error) {
 	return list[Account](ctx, s.st, prefix+"account/")
 }
 
-// requireAccount fails with EntityNotExist.Account unless uid exists.
-func (s *Service) requireAccount(ctx context.Context, uid string) error {
+// RequireAccount fails with EntityNotExist.Account unless uid exists.
+func (s *Service) RequireAccount(ctx context.Context, uid string) error {
 	_, err := s.GetAccount(ctx, uid)
 	return err
 }
@@ -83,7 +83,7 @@ func (s *Service) CreateUser(ctx context.Context, uid string, u User) (User, err
 	if len(u.DisplayName) > 128 || len(u.Comments) > 128 {
 		return User{}, invalid("User", "DisplayName", "display name and comments are at most 128 bytes")
 	}
-	if err := s.requireAccount(ctx, uid); err != nil {
+	if err := s.RequireAccount(ctx, uid); err != nil {
 		return User{}, err
 	}
 	now := s.now()
@@ -156,7 +156,7 @@ func (s *Service) CreateAccessKey(ctx context.Context, uid, user string) (Access
 	var conds []store.Cond
 	var ops []store.Op
 	if user == "" {
-		if err := s.requireAccount(ctx, uid); err != nil {
+		if err := s.RequireAccount(ctx, uid); err != nil {
 			return AccessKey{}, "", err
 		}
 	} else {

@@ -149,7 +149,7 @@ func (s *Service) Authorize(ctx context.Context, id Identity, req Request) (Deci
 		if strings.EqualFold(req.Action, ActionAssumeRole) {
 			return deny("Roles may not be assumed by root accounts.")
 		}
-		if err := s.requireAccount(ctx, id.Account); err != nil {
+		if err := s.RequireAccount(ctx, id.Account); err != nil {
 			return deny("%s: %v", who, err)
 		}
 		return Decision{Allowed: true, Reason: who + " is the root of the owning account"}, nil

@@ -47,7 +47,7 @@ func (s *Service) CreatePolicy(ctx context.Context, uid, name, description, doc 
 	if err := validatePolicyDocument(doc); err != nil {
 		return Policy{}, err
 	}
-	if err := s.requireAccount(ctx, uid); err != nil {
+	if err := s.RequireAccount(ctx, uid); err != nil {
 		return Policy{}, err
 	}
 	now := s.now()

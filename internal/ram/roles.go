@@ -40,7 +40,7 @@ func (s *Service) createRole(ctx context.Context, uid string, in RoleInput, sl *
 	if err := s.validateRoleInput(&in); err != nil {
 		return Role{}, err
 	}
-	if err := s.requireAccount(ctx, uid); err != nil {
+	if err := s.RequireAccount(ctx, uid); err != nil {
 		return Role{}, err
 	}
 	now := s.now()
