@@ -103,10 +103,11 @@ type AssumedRoleUser struct {
 
 // AssumeRole lets caller assume the role named by in.RoleArn.
 func (s *Service) AssumeRole(ctx context.Context, caller ram.Identity, in AssumeRoleInput) (Credentials, AssumedRoleUser, error) {
-	creds, user, err := s.assumeRole(ctx, caller, in)
+	creds, user, reason, err := s.assumeRole(ctx, caller, in)
 	attrs := []any{"caller", caller.ARN(), "target", in.RoleArn, "session", in.RoleSessionName}
 	if err != nil {
 		var e *Error
+		var re *ram.Error
 		reason := err.Error()
 		decision := "error"
 		if errors.As(err, &e) {
@@ -114,15 +115,21 @@ func (s *Service) AssumeRole(ctx context.Context, caller ram.Identity, in Assume
 			if e.Kind != "" {
 				attrs = append(attrs, "refused_by", e.Kind)
 			}
+		} else if errors.As(err, &re) {
+			// A refusal RAM explains (no such role): the caller's
+			// mistake, not a failure of the service.
+			decision = "deny"
 		}
 		s.audit.Info("assume role", append(attrs, "decision", decision, "reason", reason)...)
 		return Credentials{}, AssumedRoleUser{}, err
 	}
-	s.audit.Info("assume role", append(attrs, "decision", "allow", "access_key_id", creds.AccessKeyID, "expiration", creds.Expiration)...)
+	s.audit.Info("assume role", append(attrs, "decision", "allow", "reason", reason, "access_key_id", creds.AccessKeyID, "expiration", creds.Expiration)...)
 	return creds, user, nil
 }
 
-func (s *Service) assumeRole(ctx context.Context, caller ram.Identity, in AssumeRoleInput) (Credentials, AssumedRoleUser, error) {
+// assumeRole decides and, when allowed, issues the session; reason says
+// which policies allowed it.
+func (s *Service) assumeRole(ctx context.Context, caller ram.Identity, in AssumeRoleInput) (Credentials, AssumedRoleUser, string, error) {
 	target, err := arn.ParseRole(in.RoleArn)
 	if err != nil {
 		return fail(invalid("RoleArn", "RoleArn %q is not a role ARN (acs:ram::UID:role/NAME): %v", in.RoleArn, err))
@@ -170,6 +177,7 @@ func (s *Service) assumeRole(ctx context.Context, caller ram.Identity, in Assume
 	if in.ExternalID != "" {
 		c["sts:ExternalId"] = []string{in.ExternalID}
 	}
+	var reasons []string
 	if caller.Kind != ram.KindService {
 		d, err := s.ram.Authorize(ctx, caller, ram.Request{Action: ram.ActionAssumeRole, Resources: []string{role.ARN()}, Context: c})
 		if err != nil {
@@ -178,6 +186,7 @@ func (s *Service) assumeRole(ctx context.Context, caller ram.Identity, in Assume
 		if !d.Allowed {
 			return fail(&Error{Err: ErrNoPermission, Kind: "permission", Msg: notAuthorized + " " + d.Reason})
 		}
+		reasons = append(reasons, d.Reason)
 	}
 	d, err := s.ram.TrustAdmits(ctx, role, caller, c)
 	if err != nil {
@@ -186,6 +195,7 @@ func (s *Service) assumeRole(ctx context.Context, caller ram.Identity, in Assume
 	if !d.Allowed {
 		return fail(&Error{Err: ErrNoPermission, Kind: "trust", Msg: notAuthorized + " " + d.Reason})
 	}
+	reasons = append(reasons, d.Reason)
 
 	now := s.clock.Now().UTC().Truncate(time.Second)
 	cl := claims{
@@ -211,15 +221,15 @@ func (s *Service) assumeRole(ctx context.Context, caller ram.Identity, in Assume
 		}, AssumedRoleUser{
 			Arn:           role.ARN() + "/" + in.RoleSessionName,
 			AssumedRoleID: role.RoleID + ":" + in.RoleSessionName,
-		}, nil
+		}, strings.Join(reasons, "; "), nil
 }
 
 // notAuthorized is the vendor's message for a refused AssumeRole; rolepull
 // appends which half refused and why.
 const notAuthorized = "You are not authorized to do this action. You should be authorized by RAM."
 
-func fail(err error) (Credentials, AssumedRoleUser, error) {
-	return Credentials{}, AssumedRoleUser{}, err
+func fail(err error) (Credentials, AssumedRoleUser, string, error) {
+	return Credentials{}, AssumedRoleUser{}, "", err
 }
 
 func validExternalID(s string) bool {
