@@ -21,6 +21,7 @@ import (
 	"github.com/rolepull/rolepull/internal/acr"
 	"github.com/rolepull/rolepull/internal/adminapi"
 	"github.com/rolepull/rolepull/internal/clock"
+	"github.com/rolepull/rolepull/internal/crapi"
 	"github.com/rolepull/rolepull/internal/keyring"
 	"github.com/rolepull/rolepull/internal/netmodel"
 	"github.com/rolepull/rolepull/internal/openapi"
@@ -33,6 +34,7 @@ import (
 	"github.com/rolepull/rolepull/internal/store/etcd"
 	"github.com/rolepull/rolepull/internal/sts"
 	"github.com/rolepull/rolepull/internal/stsapi"
+	"github.com/rolepull/rolepull/internal/vpcapi"
 )
 
 // Config configures a node. Zero values take the documented defaults.
@@ -179,6 +181,15 @@ func New(ctx context.Context, cfg Config) (n *Node, err error) {
 	ramapi.Register(n.OpenAPI, n.RAM)
 	stsapi.Register(n.OpenAPI, n.STS, n.RAM)
 	adminapi.Register(n.OpenAPI, n.RAM, n.Operator.ID)
+	crapi.Register(n.OpenAPI, n.ACR, crapi.TagListerFunc(func(ctx context.Context, inst, ns, repo string) ([]crapi.Tag, error) {
+		ts, err := n.Registry.ListTags(ctx, inst, ns, repo)
+		out := make([]crapi.Tag, len(ts))
+		for i, t := range ts {
+			out[i] = crapi.Tag(t)
+		}
+		return out, err
+	}))
+	vpcapi.Register(n.OpenAPI, n.Net)
 
 	if n.openapiLn, err = net.Listen("tcp", cfg.OpenAPIAddr); err != nil {
 		return nil, fmt.Errorf("node: OpenAPI listener: %w", err)

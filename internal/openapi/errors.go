@@ -5,7 +5,10 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"strings"
 
+	"github.com/rolepull/rolepull/internal/acr"
+	"github.com/rolepull/rolepull/internal/netmodel"
 	"github.com/rolepull/rolepull/internal/ram"
 	"github.com/rolepull/rolepull/internal/sts"
 )
@@ -74,8 +77,92 @@ func toWire(err error) *Error {
 		}
 		return Errorf(http.StatusBadRequest, "InvalidParameter."+se.Field, "%s", err.Error())
 	}
+	var ae *acr.Error
+	if errors.As(err, &ae) {
+		return acrWire(ae)
+	}
+	var ne *netmodel.Error
+	if errors.As(err, &ne) {
+		return netWire(ne)
+	}
+	if errors.Is(err, acr.ErrPasswordExpired) {
+		// IssueTempPassword refuses a session with no life left.
+		return Errorf(http.StatusBadRequest, "InvalidSecurityToken.Expired", "The session behind these credentials has ended, so no temporary password can be issued: assume the role again and retry.")
+	}
 	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
 		return Errorf(http.StatusServiceUnavailable, "ServiceUnavailable", "The request was cancelled or timed out.")
 	}
 	return Errorf(http.StatusInternalServerError, "InternalError", "The request processing has failed due to some unknown error.")
 }
+
+// Container Registry's not-found codes: the vendor's own where public
+// clients match on them (terraform-provider-alicloud's CR service treats
+// INSTANCE_NOT_EXIST, NAMESPACE_NOT_EXIST and REPO_NOT_EXIST as "gone";
+// VPC_NOT_EXIST appears in the same family), else ENTITY.NotExist. Each
+// message gets the call that lists what does exist.
+var acrNotExist = map[string]struct{ code, hint string }{
+	"Instance":   {"INSTANCE_NOT_EXIST", "Check InstanceId and the region you call; ListInstance lists your instances."},
+	"Namespace":  {"NAMESPACE_NOT_EXIST", "ListNamespace lists the instance's namespaces; CreateNamespace creates one."},
+	"Repository": {"REPO_NOT_EXIST", "ListRepository lists the instance's repositories; CreateRepository creates one."},
+	"Vpc":        {"VPC_NOT_EXIST", "GetInstanceVpcEndpoint lists the VPCs bound to the instance."},
+	"Acl":        {"Acl.NotExist", "GetInstanceEndpoint with EndpointType=internet lists the allow-list."},
+	"Domain":     {"Domain.NotExist", "ListInstanceDomain lists the instance's domains."},
+}
+
+// acrQuota names what ran out.
+var acrQuota = map[string]string{"Acl": "QuotaExceeded.AclEntry", "Vpc": "QuotaExceeded.LinkedVpc", "Domain": "QuotaExceeded.Domain"}
+
+// acrWire maps a Container Registry control-plane error. Its message
+// already names the value; the wire message leads with the parameter.
+func acrWire(e *acr.Error) *Error {
+	field := e.Field
+	if field == "" {
+		field = e.Entity
+	}
+	switch {
+	case errors.Is(e, acr.ErrNotFound):
+		nf, ok := acrNotExist[e.Entity]
+		if !ok {
+			nf.code = e.Entity + ".NotExist"
+		}
+		return Errorf(http.StatusNotFound, nf.code, "%s: %s. %s", field, e.Msg, nf.hint)
+	case errors.Is(e, acr.ErrExists):
+		return Errorf(http.StatusConflict, e.Entity+".AlreadyExist", "%s: %s.", field, e.Msg)
+	case errors.Is(e, acr.ErrInvalid):
+		return Errorf(http.StatusBadRequest, "InvalidParameter."+field, "%s: %s.", field, e.Msg)
+	case errors.Is(e, acr.ErrLimit):
+		code, ok := acrQuota[e.Entity]
+		if !ok {
+			code = "QuotaExceeded." + e.Entity
+		}
+		return Errorf(http.StatusBadRequest, code, "%s: %s.", field, e.Msg)
+	case errors.Is(e, acr.ErrConflict):
+		return Errorf(http.StatusConflict, "Conflict."+e.Entity+"."+field, "%s.", e.Msg)
+	}
+	return Errorf(http.StatusInternalServerError, "InternalError", "The request processing has failed due to some unknown error.")
+}
+
+// netWire maps a network-model error to the VPC product's codes
+// (InvalidVpcId.NotFound, QuotaExceeded.VSwitch, …), whichever API the
+// VPC or vSwitch was named in.
+func netWire(e *netmodel.Error) *Error {
+	switch {
+	case errors.Is(e, netmodel.ErrNotFound):
+		return Errorf(http.StatusNotFound, "Invalid"+e.Entity+"Id.NotFound", "%sId: %s. %s lists those of your account in a region.", e.Entity, e.Msg, netLister[e.Entity])
+	case errors.Is(e, netmodel.ErrInvalid):
+		field := e.Field
+		if field == "" {
+			field = e.Entity
+		}
+		msg := e.Msg
+		if !strings.HasPrefix(msg, field) {
+			msg = field + ": " + msg
+		}
+		return Errorf(http.StatusBadRequest, "Invalid"+field+".Malformed", "%s.", msg)
+	case errors.Is(e, netmodel.ErrLimit):
+		return Errorf(http.StatusBadRequest, "QuotaExceeded."+e.Entity, "%s.", e.Msg)
+	}
+	return Errorf(http.StatusInternalServerError, "InternalError", "The request processing has failed due to some unknown error.")
+}
+
+var netLister = map[string]string{"Vpc": "DescribeVpcs", "VSwitch": "DescribeVSwitches"}

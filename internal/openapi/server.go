@@ -57,7 +57,10 @@ type Call struct {
 	Params    Params
 	Caller    ram.Identity
 	// Region is the RegionId parameter, or the server's default region.
-	Region   string
+	Region string
+	// Host is the request's Host header: a regional product reads the
+	// region an endpoint such as cr.cn-hangzhou.aliyuncs.com names from it.
+	Host     string
 	SourceIP netip.Addr
 	Secure   bool
 
@@ -114,6 +117,7 @@ type Server struct {
 	region string
 	secure bool
 	routes map[routeKey]Handler
+	roa    roaRoutes // resource-oriented routes (roa.go)
 	nonces *nonceCache
 }
 
@@ -155,6 +159,10 @@ func (s *Server) Handle(version, action string, h Handler) {
 // ServeHTTP authenticates, routes and answers one request.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	reqID := newRequestID()
+	if r.URL.Path != "/" && r.URL.Path != "" {
+		s.serveROA(w, r, reqID) // every RPC request goes to "/"
+		return
+	}
 	c, err := s.authenticate(r, reqID)
 	if err != nil {
 		s.writeError(w, r, reqID, err)
@@ -247,7 +255,7 @@ func (s *Server) authenticate(r *http.Request, reqID string) (*Call, error) {
 		return nil, werr
 	}
 
-	c := &Call{RequestID: reqID, Secure: s.secure, authz: s.authz, audit: s.audit}
+	c := &Call{RequestID: reqID, Host: r.Host, Secure: s.secure, authz: s.authz, audit: s.audit}
 	if host, _, err := net.SplitHostPort(r.RemoteAddr); err == nil {
 		c.SourceIP, _ = netip.ParseAddr(host)
 	}

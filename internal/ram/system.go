@@ -39,7 +39,7 @@ var systemPolicyDocs = map[string]struct{ description, doc string }{
 	"AliyunECIFullAccess": {"Provides full access to Elastic Container Instance.",
 		`{"Version":"1","Statement":[{"Effect":"Allow","Action":"eci:*","Resource":"*"}]}`},
 	"AliyunServiceRolePolicyForECI": {"The policy of the service-linked role AliyunServiceRoleForECI.",
-		`{"Version":"1","Statement":[{"Effect":"Allow","Action":["cr:PullRepository","cr:GetAuthorizationToken","cr:GetRepository","cr:GetRepositoryTag","cr:ListRepositoryTag","cr:GetInstance","cr:GetInstanceEndpoint","cr:ListInstance","cr:ListInstanceEndpoint"],"Resource":"*"}]}`},
+		`{"Version":"1","Statement":[{"Effect":"Allow","Action":["cr:PullRepository","cr:GetAuthorizationToken","cr:GetRepository","cr:GetRepositoryTag","cr:ListRepositoryTag","cr:ListRepoTag","cr:GetInstance","cr:GetInstanceEndpoint","cr:ListInstance","cr:ListInstanceEndpoint"],"Resource":"*"}]}`},
 	"AliyunServiceRolePolicyForContainerRegistryAccessCustomerPrivateZone": {"The policy of the service-linked role AliyunServiceRoleForContainerRegistryAccessCustomerPrivateZone.",
 		`{"Version":"1","Statement":[{"Effect":"Allow","Action":["pvtz:*"],"Resource":"*"}]}`},
 }

@@ -77,6 +77,7 @@ func (e *engine) app(ctx context.Context, instanceID string) (*instanceApp, erro
 		}},
 	}
 	cfg.HTTP.RelativeURLs = true
+	cfg.Catalog.MaxEntries = 1000 // distribution's YAML default; 0 makes every catalog empty and rejects any ?n=
 	// Upload state is HMAC'd with this secret; deriving it from the master
 	// key lets any replica continue another's upload.
 	cfg.HTTP.Secret = fmt.Sprintf("%x", e.keys.Derive(keyring.PurposeSigningKey, "registry-http-secret/"+instanceID))

@@ -205,14 +205,24 @@ func writeRegistryError(w http.ResponseWriter, status int, code, msg string) {
 	json.NewEncoder(w).Encode(map[string]any{"errors": []map[string]string{{"code": code, "message": msg}}})
 }
 
-// serveConnect answers a proxy CONNECT: rolepull terminates no TLS for
-// other hosts, and serves its own domains in plain HTTP through the proxy's
-// absolute-form requests, so a CONNECT is refused with a clear message
-// (clients with an insecure-registry setting fall back to HTTP).
+// serveConnect answers a proxy CONNECT. rolepull terminates no TLS for
+// other hosts and serves its own domains in plain HTTP through the proxy's
+// absolute-form requests, so a CONNECT to an instance domain is refused with
+// a clear message (clients with an insecure-registry setting fall back to
+// HTTP) — after the same network check as every other request, so a closed
+// instance resets the connection instead of confirming it exists.
 func (s *Server) serveConnect(w http.ResponseWriter, r *http.Request) {
-	if _, err := s.acr.ResolveHost(r.Context(), r.Host); err != nil {
+	t, err := s.acr.ResolveHost(r.Context(), r.Host)
+	if err != nil {
 		http.Error(w, fmt.Sprintf("rolepull proxies only its own registry domains; %q is not one", acr.NormalizeHost(r.Host)), http.StatusForbidden)
 		return
+	}
+	if !t.Legacy {
+		src := sourceOf(r)
+		if ok, why := s.reachable(r.Context(), t, t.Instance, src); !ok {
+			s.refuse(w, r, t, src, why)
+			return
+		}
 	}
 	http.Error(w, "this rolepull registry speaks plain HTTP: use http:// (an insecure registry) through this proxy", http.StatusBadGateway)
 }
