@@ -6,6 +6,8 @@
 package keyring
 
 import (
+	"crypto/aes"
+	"crypto/cipher"
 	"crypto/hmac"
 	"crypto/rand"
 	"crypto/sha256"
@@ -30,6 +32,7 @@ const (
 	PurposeSTSToken   = "rolepull/v1/sts-token-mac"
 	PurposeACRToken   = "rolepull/v1/acr-temp-password-mac"
 	PurposeSigningKey = "rolepull/v1/registry-signing-key"
+	PurposeSealing    = "rolepull/v1/sealed-user-secrets"
 )
 
 // Keyring holds the master key.
@@ -137,4 +140,44 @@ func writeFileAtomic(path string, data []byte, mode os.FileMode) error {
 	}
 	defer d.Close()
 	return d.Sync()
+}
+
+// Seal encrypts secrets a user hands rolepull to keep (a registry password
+// of an imagePullSecret) with AES-256-GCM under a key derived from the master
+// key; context binds the ciphertext to its owner (an object id), so it
+// cannot be moved to another object.
+func (k *Keyring) Seal(context string, plaintext []byte) ([]byte, error) {
+	aead, err := k.aead()
+	if err != nil {
+		return nil, err
+	}
+	nonce := make([]byte, aead.NonceSize())
+	if _, err := rand.Read(nonce); err != nil {
+		return nil, err
+	}
+	return aead.Seal(nonce, nonce, plaintext, []byte(context)), nil
+}
+
+// Open decrypts what Seal sealed for the same context.
+func (k *Keyring) Open(context string, sealed []byte) ([]byte, error) {
+	aead, err := k.aead()
+	if err != nil {
+		return nil, err
+	}
+	if len(sealed) < aead.NonceSize() {
+		return nil, errors.New("keyring: sealed data too short")
+	}
+	out, err := aead.Open(nil, sealed[:aead.NonceSize()], sealed[aead.NonceSize():], []byte(context))
+	if err != nil {
+		return nil, errors.New("keyring: sealed data does not open (another master key, or tampered)")
+	}
+	return out, nil
+}
+
+func (k *Keyring) aead() (cipher.AEAD, error) {
+	block, err := aes.NewCipher(k.Derive(PurposeSealing, "v1"))
+	if err != nil {
+		return nil, err
+	}
+	return cipher.NewGCM(block)
 }

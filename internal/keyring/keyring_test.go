@@ -68,3 +68,24 @@ func TestParseRejects(t *testing.T) {
 		}
 	}
 }
+
+func TestSeal(t *testing.T) {
+	k, _ := Generate()
+	other, _ := Generate()
+	sealed, err := k.Seal("eci-1", []byte("canary-password"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if string(sealed) == "canary-password" || len(sealed) < 20 {
+		t.Fatal("Seal returned the plaintext")
+	}
+	if got, err := k.Open("eci-1", sealed); err != nil || string(got) != "canary-password" {
+		t.Fatalf("Open = %q, %v", got, err)
+	}
+	if _, err := k.Open("eci-2", sealed); err == nil {
+		t.Error("opened under another context")
+	}
+	if _, err := other.Open("eci-1", sealed); err == nil {
+		t.Error("opened with another master key")
+	}
+}

@@ -21,11 +21,14 @@ import (
 	"github.com/rolepull/rolepull/internal/acr"
 	"github.com/rolepull/rolepull/internal/adminapi"
 	"github.com/rolepull/rolepull/internal/clock"
+	"github.com/rolepull/rolepull/internal/content"
+	"github.com/rolepull/rolepull/internal/eci"
 	"github.com/rolepull/rolepull/internal/crapi"
 	"github.com/rolepull/rolepull/internal/keyring"
 	"github.com/rolepull/rolepull/internal/netmodel"
 	"github.com/rolepull/rolepull/internal/openapi"
 	"github.com/rolepull/rolepull/internal/profile"
+	"github.com/rolepull/rolepull/internal/pull"
 	"github.com/rolepull/rolepull/internal/ram"
 	"github.com/rolepull/rolepull/internal/ramapi"
 	"github.com/rolepull/rolepull/internal/registry"
@@ -90,6 +93,9 @@ type Node struct {
 	Net      *netmodel.Service
 	ACR      *acr.Service
 	Registry *registry.Server
+	Content  *content.Store
+	Puller   *pull.Puller
+	ECI      *eci.Service
 	OpenAPI  *openapi.Server
 	Operator ram.Account
 	// Profile is the operator's profile, as written to AdminProfile.
@@ -199,6 +205,11 @@ func New(ctx context.Context, cfg Config) (n *Node, err error) {
 	if n.registryLn, err = net.Listen("tcp", cfg.RegistryAddr); err != nil {
 		return nil, fmt.Errorf("node: registry listener: %w", err)
 	}
+	if n.Content, err = content.Open(filepath.Join(cfg.DataDir, "content"), n.Store, content.Options{Logger: n.log, Clock: clk}); err != nil {
+		return nil, fmt.Errorf("node: content store: %w", err)
+	}
+	n.Puller = pull.New(n.ACR, n.RAM, n.STS, n.Net, n.Content, pull.Options{RegistryAddr: n.registryLn.Addr().String(), Clock: clk, Logger: n.log})
+	n.ECI = eci.New(n.Store, n.RAM, n.Net, n.Puller, n.Content, n.Keys, eci.Options{Clock: clk, Logger: n.log})
 	n.registryHTTP = newHTTPServer(n.Registry, n.log)
 	n.registryHTTP.ReadTimeout = 0 // layer uploads may take long; headers stay bounded
 	n.registryHTTP.MaxHeaderBytes = 64 << 10
@@ -292,6 +303,11 @@ func (n *Node) writeProfile() error {
 
 // Run serves until ctx ends, then shuts down gracefully.
 func (n *Node) Run(ctx context.Context) error {
+	ectx, stopECI := context.WithCancel(ctx)
+	defer func() { stopECI(); n.ECI.Wait() }()
+	if err := n.ECI.Start(ectx); err != nil {
+		return fmt.Errorf("node: ECI reconciler: %w", err)
+	}
 	errc := make(chan error, 2)
 	go func() { errc <- fmt.Errorf("node: OpenAPI server: %w", n.openapiHTTP.Serve(n.openapiLn)) }()
 	go func() { errc <- fmt.Errorf("node: registry server: %w", n.registryHTTP.Serve(n.registryLn)) }()
@@ -325,6 +341,9 @@ func (n *Node) Close() error {
 	}
 	if n.Registry != nil {
 		n.Registry.Close()
+	}
+	if n.Content != nil {
+		errs = append(errs, n.Content.Close())
 	}
 	if n.Store != nil {
 		errs = append(errs, n.Store.Close())

@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"net/netip"
 	"strings"
+	"sync/atomic"
 
 	"github.com/gorilla/mux"
 
@@ -58,7 +59,18 @@ type Server struct {
 	audit  *slog.Logger
 	scheme string
 	denied denials
+	stats  Stats
 }
+
+// Stats counts what the registry served, for tests and metrics.
+type Stats struct {
+	BlobGets     atomic.Int64 // GET of a blob that reached an engine
+	ManifestGets atomic.Int64 // GET or HEAD of a manifest that reached an engine
+	Tokens       atomic.Int64 // bearer tokens issued
+}
+
+// Stats returns the registry's counters.
+func (s *Server) Stats() *Stats { return &s.stats }
 
 // New returns a registry Server.
 func New(a *acr.Service, n *netmodel.Service, authn Authenticator, authz Authorizer, keys *keyring.Keyring, opts Options) (*Server, error) {

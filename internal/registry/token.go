@@ -151,6 +151,7 @@ func (s *Server) serveToken(w http.ResponseWriter, r *http.Request, t acr.Target
 		tokenError(w, http.StatusInternalServerError, "server_error", "could not sign the token")
 		return
 	}
+	s.stats.Tokens.Add(1)
 	now := s.clock.Now().UTC()
 	w.Header().Set("Content-Type", "application/json")
 	w.Header().Set("Cache-Control", "no-store")

@@ -119,6 +119,12 @@ func (s *Server) serveV2(w http.ResponseWriter, r *http.Request, t acr.Target, s
 		return
 	}
 	r.Header.Del("Authorization") // the engine has no use for it
+	switch {
+	case route == v2.RouteNameBlob && r.Method == http.MethodGet:
+		s.stats.BlobGets.Add(1)
+	case route == v2.RouteNameManifest && (r.Method == http.MethodGet || r.Method == http.MethodHead):
+		s.stats.ManifestGets.Add(1)
+	}
 	app.handler.ServeHTTP(w, r)
 }
 

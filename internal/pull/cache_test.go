@@ -1,0 +1,116 @@
+package pull
+
+import (
+	"context"
+	"errors"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/rolepull/rolepull/internal/acr"
+	"github.com/rolepull/rolepull/internal/clock"
+)
+
+func TestCredCacheKeysByWholeChain(t *testing.T) {
+	clk := clock.NewFake(time.Date(2026, 11, 27, 8, 0, 0, 0, time.UTC))
+	c := newCredCache(clk)
+	fetched := map[string]int{}
+	var mu sync.Mutex
+	fetch := func(pw string) func(context.Context) (cacheEntry, error) {
+		return func(context.Context) (cacheEntry, error) {
+			mu.Lock()
+			fetched[pw]++
+			mu.Unlock()
+			return cacheEntry{pw: acr.TempPassword{Password: pw, Expiration: clk.Now().Add(time.Hour)}, fetched: clk.Now()}, nil
+		}
+	}
+	ctx := t.Context()
+	assume := cacheKey{chain: "acs:ram::A:role/role-assume → acs:ram::B:role/role-acr", instance: "cri-x", region: "cn-hangzhou"}
+	other := cacheKey{chain: "acs:ram::A:role/role-other → acs:ram::B:role/role-acr", instance: "cri-x", region: "cn-hangzhou"}
+	otherInst := cacheKey{chain: assume.chain, instance: "cri-y", region: "cn-hangzhou"}
+	otherRegion := cacheKey{chain: assume.chain, instance: "cri-x", region: "cn-beijing"}
+	for _, tt := range []struct {
+		key  cacheKey
+		want string
+	}{{assume, "p-assume"}, {other, "p-other"}, {otherInst, "p-inst"}, {otherRegion, "p-region"}, {assume, "p-assume"}} {
+		e, err := c.get(ctx, tt.key, fetch(tt.want))
+		if err != nil || e.pw.Password != tt.want {
+			t.Fatalf("get(%s) = %q, %v; want %q", tt.key, e.pw.Password, err, tt.want)
+		}
+	}
+	if fetched["p-assume"] != 1 {
+		t.Errorf("the cached chain was fetched %d times", fetched["p-assume"])
+	}
+	// Refreshed at half its life, not at expiry.
+	clk.Advance(29 * time.Minute)
+	c.get(ctx, assume, fetch("p-assume"))
+	if fetched["p-assume"] != 1 {
+		t.Error("refreshed before half its life")
+	}
+	clk.Advance(2 * time.Minute)
+	c.get(ctx, assume, fetch("p-assume"))
+	if fetched["p-assume"] != 2 {
+		t.Error("not refreshed after half its life")
+	}
+	// Denials are never cached.
+	denied := cacheKey{chain: "x", instance: "cri-z", region: "cn-hangzhou"}
+	calls := 0
+	for i := 0; i < 3; i++ {
+		c.get(ctx, denied, func(context.Context) (cacheEntry, error) { calls++; return cacheEntry{}, errors.New("denied") })
+	}
+	if calls != 3 {
+		t.Errorf("a denial was cached: %d fetches for 3 lookups", calls)
+	}
+	// Concurrent misses share one fetch.
+	shared := cacheKey{chain: "s", instance: "cri-s", region: "cn-hangzhou"}
+	var wg sync.WaitGroup
+	for i := 0; i < 32; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			c.get(ctx, shared, func(context.Context) (cacheEntry, error) {
+				time.Sleep(10 * time.Millisecond)
+				return fetch("p-shared")(ctx)
+			})
+		}()
+	}
+	wg.Wait()
+	if fetched["p-shared"] != 1 {
+		t.Errorf("32 concurrent misses fetched %d times", fetched["p-shared"])
+	}
+}
+
+func TestParseSettings(t *testing.T) {
+	ok := []struct{ name, in string }{
+		{"one", "cri-j36zhodptmyq0000"},
+		{"region prefix and spaces", " cn-beijing:cri-j36zhodptmyq0000 , cri-abc"},
+	}
+	for _, tt := range ok {
+		if _, err := ParseInstanceIDs(tt.in); err != nil {
+			t.Errorf("ParseInstanceIDs(%q) %s: %v", tt.in, tt.name, err)
+		}
+	}
+	bad := []string{"", "cri-a,,cri-b", "crpi-abc", "cri-ABC", "cn_beijing:cri-a", "cri-j36zhodptmyq****", "Beijing:cri-a"}
+	for _, in := range bad {
+		if _, err := ParseInstanceIDs(in); err == nil {
+			t.Errorf("ParseInstanceIDs(%q) accepted", in)
+		}
+	}
+	const a = "acs:ram::1609982529000000:role/role-assume"
+	const b = "acs:ram::1298452580000000:role/role-acr"
+	chains, err := ParseChains(a+", acs:ram::1609982529000000:role/acr-test", b)
+	if err != nil || len(chains) != 2 || chains[0].User != b || chains[1].User != "" {
+		t.Fatalf("ParseChains = %+v, %v", chains, err)
+	}
+	for _, tt := range []struct{ name, svc, usr string }{
+		{"user without service", "", b},
+		{"more users than services", a, b + "," + b},
+		{"not a role", "acs:ram::1609982529000000:user/x", ""},
+		{"malformed", "acs:ram::x:role/y", ""},
+		{"wildcard", "acs:ram::1609982529000000:role/*", ""},
+	} {
+		if _, err := ParseChains(tt.svc, tt.usr); err == nil {
+			t.Errorf("ParseChains %s accepted", tt.name)
+		}
+	}
+}

@@ -1,0 +1,686 @@
+package pull
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"hash/fnv"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/netip"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/google/go-containerregistry/pkg/authn"
+	"github.com/google/go-containerregistry/pkg/name"
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/remote"
+	"github.com/google/go-containerregistry/pkg/v1/remote/transport"
+	"github.com/opencontainers/go-digest"
+	"golang.org/x/sync/errgroup"
+
+	"github.com/rolepull/rolepull/internal/acr"
+	"github.com/rolepull/rolepull/internal/arn"
+	"github.com/rolepull/rolepull/internal/clock"
+	"github.com/rolepull/rolepull/internal/content"
+	"github.com/rolepull/rolepull/internal/netmodel"
+	"github.com/rolepull/rolepull/internal/ram"
+	"github.com/rolepull/rolepull/internal/sts"
+)
+
+// ECIService is the service principal that assumes pull roles.
+const ECIService = "eci.aliyuncs.com"
+
+// Options configure a Puller.
+type Options struct {
+	// RegistryAddr is where every instance domain is served (the registry
+	// listener, host:port).
+	RegistryAddr string
+	// LayerConcurrency bounds concurrent layer fetches per image (default 4).
+	LayerConcurrency int
+	// Platform is the platform chosen from an index (default linux/amd64).
+	Platform v1.Platform
+	Clock    clock.Clock
+	Logger   *slog.Logger
+	// DialHost dials a non-ACR registry host (default: the real network).
+	DialHost func(ctx context.Context, network, addr string) (net.Conn, error)
+}
+
+// Puller plans and performs pulls.
+type Puller struct {
+	acr     *acr.Service
+	ram     *ram.Service
+	sts     *sts.Service
+	net     *netmodel.Service
+	content *content.Store
+	opts    Options
+	clock   clock.Clock
+	log     *slog.Logger
+	creds   *credCache
+
+	mu         sync.Mutex
+	transports map[string]http.RoundTripper // by source address
+}
+
+// New returns a Puller.
+func New(a *acr.Service, r *ram.Service, s *sts.Service, n *netmodel.Service, c *content.Store, opts Options) *Puller {
+	if opts.LayerConcurrency <= 0 {
+		opts.LayerConcurrency = 4
+	}
+	if opts.Platform.OS == "" {
+		opts.Platform = v1.Platform{OS: "linux", Architecture: "amd64"}
+	}
+	p := &Puller{acr: a, ram: r, sts: s, net: n, content: c, opts: opts, clock: clock.Or(opts.Clock), log: opts.Logger,
+		transports: make(map[string]http.RoundTripper)}
+	if p.log == nil {
+		p.log = slog.New(slog.DiscardHandler)
+	}
+	p.creds = newCredCache(p.clock)
+	return p
+}
+
+// CacheStats returns the credential cache's hit and miss counts.
+func (p *Puller) CacheStats() (hits, misses int) { return p.creds.stats() }
+
+// Plan is how one image will be pulled.
+type Plan struct {
+	Image string
+	Ref   name.Reference
+	// ACR is set when the image lives in an instance pulled secret-free.
+	ACR      bool
+	Instance acr.Instance
+	Chain    []string // the role ARNs assumed, in order
+	key      cacheKey
+	// Host is the domain dialled (the -vpc domain when the pod's VPC is
+	// bound), Source the address dialled from.
+	Host     string
+	Source   netip.Addr
+	Network  acr.Network
+	settings Settings
+	// credential is the imagePullSecret used for a non-ACR image, if any.
+	credential *Credential
+	// served is set for a domain the registry listener serves that is not
+	// pulled secret-free (a custom domain the pod does not list): it is
+	// dialled there, with no role credentials. note says why.
+	served bool
+	note   string
+}
+
+// Identity describes the identity a plan pulls with, for status.
+func (p Plan) Identity() string {
+	switch {
+	case p.ACR:
+		return ECIService + " → " + strings.Join(p.Chain, " → ")
+	case p.credential != nil:
+		return "imagePullSecret for " + p.credential.Server
+	}
+	return "anonymous"
+}
+
+// Plan resolves an image to its registry, identity and endpoint without
+// touching the network.
+func (p *Puller) Plan(ctx context.Context, s Settings, image string) (Plan, error) {
+	ref, err := name.ParseReference(image, name.WeakValidation)
+	if err != nil {
+		return Plan{}, fail(Invalid, image, "", "", err, "write REGISTRY/NAMESPACE/REPO:TAG or @sha256:DIGEST", "image %q is not a valid reference: %v", image, err)
+	}
+	pl := Plan{Image: image, Ref: ref, settings: s}
+	host := ref.Context().RegistryStr()
+	t, err := p.acr.ResolveHost(ctx, host)
+	switch {
+	case errors.Is(err, acr.ErrNotACR):
+		return p.planOther(pl, host), nil
+	case err != nil:
+		return Plan{}, fail(Internal, image, "", "", err, "", "resolving %s: %v", host, err)
+	}
+	inst := t.Instance
+	if t.Legacy {
+		ns, _, _ := strings.Cut(ref.Context().RepositoryStr(), "/")
+		if inst, err = p.acr.ResolveLegacy(ctx, t.Region, ns); err != nil {
+			return Plan{}, fail(NotFound, image, "", "", err, "push the image to a Personal instance of region "+t.Region+" first", "%v", err)
+		}
+	}
+	if t.Domain == acr.UserDomain {
+		// A custom domain is ACR only through acr-instance-ids (DESIGN §2).
+		ref, listed := listed(s, inst.InstanceID)
+		if !listed {
+			pl = p.planOther(pl, host)
+			pl.served, pl.Source = true, p.egress(ctx, s)
+			pl.note = fmt.Sprintf("%s is a custom domain of instance %s, and pulls from a custom domain are secret-free only when k8s.aliyun.com/acr-instance-ids lists the instance", host, inst.InstanceID)
+			return pl, nil
+		}
+		region := ref.Region
+		if region == "" {
+			region = s.Region
+		}
+		if region != inst.Region {
+			return Plan{}, fail(NotFound, image, inst.InstanceID, "", nil,
+				fmt.Sprintf("write %s:%s in k8s.aliyun.com/acr-instance-ids", inst.Region, inst.InstanceID),
+				"instance %s was not found in region %s (the pod's region, as the annotation names no region)", inst.InstanceID, region)
+		}
+	}
+	pl.ACR, pl.Instance = true, inst
+	if err := p.chooseChain(&pl); err != nil {
+		return Plan{}, err
+	}
+	if err := p.chooseEndpoint(ctx, &pl, t); err != nil {
+		return Plan{}, err
+	}
+	return pl, nil
+}
+
+func listed(s Settings, id string) (InstanceRef, bool) {
+	for _, r := range s.Instances {
+		if r.InstanceID == id {
+			return r, true
+		}
+	}
+	return InstanceRef{}, false
+}
+
+// planOther prepares a pull from a registry that is not ACR: an
+// imagePullSecret for that server, or anonymous. Role credentials are never
+// involved.
+func (p *Puller) planOther(pl Plan, host string) Plan {
+	for i, c := range pl.settings.Credentials {
+		if serverHost(c.Server) == strings.ToLower(host) {
+			pl.credential = &pl.settings.Credentials[i]
+			break
+		}
+	}
+	pl.Host = host
+	return pl
+}
+
+// serverHost normalizes an imagePullSecret server key
+// ("https://index.docker.io/v1/", "reg:5000") to a host.
+func serverHost(server string) string {
+	s := strings.ToLower(server)
+	s = strings.TrimPrefix(strings.TrimPrefix(s, "https://"), "http://")
+	s, _, _ = strings.Cut(s, "/")
+	if s == "docker.io" || s == "registry-1.docker.io" {
+		s = "index.docker.io"
+	}
+	return s
+}
+
+// egress is the address a pod reaches the internet from: its vSwitch's NAT
+// address, or the host's.
+func (p *Puller) egress(ctx context.Context, s Settings) netip.Addr {
+	if s.VSwitchID != "" {
+		if vsw, err := p.net.GetVSwitch(ctx, s.Account, s.VSwitchID); err == nil {
+			if vpc, err := p.net.GetVPC(ctx, s.Account, vsw.VpcID); err == nil {
+				return vsw.EgressAddr(vpc.Number)
+			}
+		}
+	}
+	return netip.MustParseAddr("127.0.0.1")
+}
+
+// chooseChain picks the identity: the service-linked role, or the chain
+// ending in a role of the instance's account.
+func (p *Puller) chooseChain(pl *Plan) error {
+	s, inst := pl.settings, pl.Instance
+	if len(s.Chains) == 0 {
+		if inst.Account != s.Account {
+			return fail(Trust, pl.Image, inst.InstanceID, "", nil,
+				"add k8s.aliyun.com/acr-service-arns (a role of account "+s.Account+" trusted by ECI, with AliyunSTSAssumeRoleAccess) and k8s.aliyun.com/acr-user-arns (a role of account "+inst.Account+" that trusts it)",
+				"instance %s belongs to account %s, and the ECI service-linked role of account %s pulls only from its own account", inst.InstanceID, inst.Account, s.Account)
+		}
+		pl.Chain = []string{arn.RoleARN(s.Account, ram.ECIServiceLinkedRole.RoleName)}
+	} else {
+		var accounts []string
+		for _, c := range s.Chains {
+			last, _ := arn.ParseRole(c.Last())
+			if last.Account == inst.Account {
+				pl.Chain = []string{c.Service}
+				if c.User != "" {
+					pl.Chain = append(pl.Chain, c.User)
+				}
+				break
+			}
+			accounts = append(accounts, last.Account)
+		}
+		if pl.Chain == nil {
+			return fail(Trust, pl.Image, inst.InstanceID, "", nil,
+				"add to k8s.aliyun.com/acr-user-arns a role of account "+inst.Account+" (paired with a service ARN at the same position)",
+				"instance %s belongs to account %s, but the pod's role chains end in account(s) %s; the service-linked role is not used once acr-service-arns is set", inst.InstanceID, inst.Account, strings.Join(accounts, ", "))
+		}
+	}
+	pl.key = cacheKey{chain: chainKey(pl.Chain), instance: inst.InstanceID, region: inst.Region}
+	return nil
+}
+
+// chooseEndpoint picks the -vpc domain when the pod's VPC is bound, else the
+// public domain when internet access admits the pod's egress address.
+func (p *Puller) chooseEndpoint(ctx context.Context, pl *Plan, t acr.Target) error {
+	inst := pl.Instance
+	s := pl.settings
+	var vpcSrc, egress netip.Addr = netip.Addr{}, netip.MustParseAddr("127.0.0.1")
+	where := "the host's internet address 127.0.0.1"
+	vpcID := ""
+	if s.VSwitchID != "" {
+		vsw, err := p.net.GetVSwitch(ctx, s.Account, s.VSwitchID)
+		if err != nil {
+			return fail(NotFound, pl.Image, inst.InstanceID, "", err, "create the container group in an existing vSwitch", "%v", err)
+		}
+		vpc, err := p.net.GetVPC(ctx, s.Account, vsw.VpcID)
+		if err != nil {
+			return fail(NotFound, pl.Image, inst.InstanceID, "", err, "", "%v", err)
+		}
+		vpcID = vpc.VpcID
+		vpcSrc = netmodel.WorkloadAddr(vpc.Number, vsw.Number, hostNumber(s.Session))
+		egress = vsw.EgressAddr(vpc.Number)
+		where = fmt.Sprintf("VPC %s (egress %s)", vpc.VpcID, egress)
+	}
+	if vpcSrc.IsValid() && inst.Enterprise() && inst.LinkedTo(vpcID) {
+		pl.Host, pl.Source, pl.Network = inst.VPCHost(p.acr.Base()), vpcSrc, acr.VPC
+		return nil
+	}
+	if inst.Admits(egress) {
+		pl.Host, pl.Source, pl.Network = t.Host, egress, acr.Internet
+		if t.Network == acr.VPC || t.Legacy {
+			pl.Host = inst.PublicHost(p.acr.Base())
+		}
+		return nil
+	}
+	fix := fmt.Sprintf("bind the pod's VPC to %s (CreateInstanceVpcEndpointLinkedVpc), or turn on its internet access and allow %s (UpdateInstanceEndpointStatus, CreateInstanceEndpointAclPolicy)", inst.InstanceID, egress)
+	return fail(Network, pl.Image, inst.InstanceID, "", nil, fix,
+		"instance %s accepts no connection from %s: an Enterprise instance is closed to every network until access is granted", inst.InstanceID, where)
+}
+
+// hostNumber spreads pods over a vSwitch's addresses (2..253).
+func hostNumber(session string) int {
+	h := fnv.New32a()
+	h.Write([]byte(session))
+	return 2 + int(h.Sum32()%252)
+}
+
+// credentials returns the temporary password for a plan, from the cache
+// or by assuming the chain.
+func (p *Puller) credentials(ctx context.Context, pl Plan) (acr.TempPassword, error) {
+	e, err := p.creds.get(ctx, pl.key, func(ctx context.Context) (cacheEntry, error) {
+		return p.assume(ctx, pl)
+	})
+	return e.pw, err
+}
+
+// assume walks the chain as the ECI service and mints a temporary
+// password for the instance.
+func (p *Puller) assume(ctx context.Context, pl Plan) (cacheEntry, error) {
+	inst := pl.Instance
+	caller := ram.ServiceIdentity(ECIService)
+	if len(pl.settings.Chains) == 0 {
+		if _, err := p.ram.EnsureServiceLinkedRole(ctx, pl.settings.Account, ram.ECIServiceLinkedRole); err != nil {
+			return cacheEntry{}, fail(Internal, pl.Image, inst.InstanceID, pl.Chain[0], err, "", "creating the ECI service-linked role: %v", err)
+		}
+	}
+	session := pl.settings.Session
+	if !arn.IsSessionName(session) {
+		session = "eci-pull"
+	}
+	for i, roleARN := range pl.Chain {
+		creds, _, err := p.sts.AssumeRole(ctx, caller, sts.AssumeRoleInput{RoleArn: roleARN, RoleSessionName: session, DurationSeconds: ram.DefaultSessionDuration})
+		if err != nil {
+			return cacheEntry{}, assumeFailure(pl, i, caller, roleARN, err)
+		}
+		if caller, _, err = p.sts.Verify(creds.AccessKeyID, creds.SecurityToken); err != nil {
+			return cacheEntry{}, fail(Internal, pl.Image, inst.InstanceID, roleARN, err, "", "verifying the session of %s: %v", roleARN, err)
+		}
+	}
+	instARN := arn.Registry{Region: inst.Region, Account: inst.Account, Instance: inst.InstanceID}.InstanceARN()
+	repoARN := arn.Registry{Region: inst.Region, Account: inst.Account, Instance: inst.InstanceID}.RepositoryARN()
+	d, err := p.ram.Authorize(ctx, caller, ram.Request{Action: "cr:GetAuthorizationToken", Resources: []string{instARN, repoARN}})
+	if err != nil {
+		return cacheEntry{}, fail(Internal, pl.Image, inst.InstanceID, "", err, "", "authorizing GetAuthorizationToken: %v", err)
+	}
+	last := pl.Chain[len(pl.Chain)-1]
+	if !d.Allowed {
+		return cacheEntry{}, fail(Permission, pl.Image, inst.InstanceID, last, nil,
+			"attach a policy allowing cr:GetAuthorizationToken and cr:PullRepository on "+instARN+" to "+last,
+			"GetAuthorizationToken for %s denied: %s", inst.InstanceID, d.Reason)
+	}
+	pw, err := p.acr.IssueTempPassword(caller, inst)
+	if err != nil {
+		return cacheEntry{}, fail(Internal, pl.Image, inst.InstanceID, last, err, "", "issuing a temporary password: %v", err)
+	}
+	return cacheEntry{pw: pw, fetched: p.clock.Now(), chain: pl.Chain}, nil
+}
+
+// assumeFailure classifies a refused AssumeRole.
+func assumeFailure(pl Plan, hop int, caller ram.Identity, roleARN string, err error) error {
+	inst := pl.Instance.InstanceID
+	var se *sts.Error
+	if errors.As(err, &se) && errors.Is(err, sts.ErrNoPermission) {
+		switch se.Kind {
+		case "trust":
+			fix := "let " + caller.ARN() + " assume it: edit the trust policy of " + roleARN
+			if hop == 0 {
+				fix = "make " + roleARN + " trust the ECI service (Principal Service eci.aliyuncs.com)"
+			}
+			return fail(Trust, pl.Image, inst, roleARN, err, fix, "%s cannot assume %s: %s", caller.ARN(), roleARN, se.Msg)
+		default:
+			return fail(Permission, pl.Image, inst, roleARN, err,
+				"attach AliyunSTSAssumeRoleAccess (or sts:AssumeRole on "+roleARN+") to the role "+caller.RoleName,
+				"%s may not call sts:AssumeRole on %s: %s", caller.ARN(), roleARN, se.Msg)
+		}
+	}
+	var re *ram.Error
+	if errors.As(err, &re) && errors.Is(err, ram.ErrNotFound) {
+		return fail(NotFound, pl.Image, inst, roleARN, err, "create the role, or correct the ARN in the pod's annotations", "role %s does not exist", roleARN)
+	}
+	if errors.As(err, &se) {
+		return fail(Invalid, pl.Image, inst, roleARN, err, "", "%v", err)
+	}
+	return fail(Internal, pl.Image, inst, roleARN, err, "", "assuming %s: %v", roleARN, err)
+}
+
+// transport dials every registry connection of a source address: ACR
+// domains at the registry listener, bound to the pod's address.
+func (p *Puller) transport(pl Plan) http.RoundTripper {
+	key := pl.Source.String()
+	viaRegistry := pl.ACR || pl.served
+	if !viaRegistry {
+		key = "other"
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if t, ok := p.transports[key]; ok {
+		return t
+	}
+	var dial func(ctx context.Context, network, addr string) (net.Conn, error)
+	if viaRegistry {
+		d := &net.Dialer{LocalAddr: &net.TCPAddr{IP: pl.Source.AsSlice()}, Timeout: 10 * time.Second}
+		dial = func(ctx context.Context, network, _ string) (net.Conn, error) {
+			return d.DialContext(ctx, network, p.opts.RegistryAddr)
+		}
+	} else if p.opts.DialHost != nil {
+		dial = p.opts.DialHost
+	} else {
+		dial = (&net.Dialer{Timeout: 10 * time.Second}).DialContext
+	}
+	t := &http.Transport{
+		DialContext:           dial,
+		MaxIdleConnsPerHost:   16,
+		IdleConnTimeout:       90 * time.Second,
+		ResponseHeaderTimeout: 30 * time.Second,
+		// Never follow a proxy from the environment: role credentials go
+		// to the registry listener and nowhere else.
+		Proxy: nil,
+	}
+	p.transports[key] = t
+	return t
+}
+
+// Progress reports a pull's progress.
+type Progress struct {
+	Layers, LayersDone int
+	Bytes, BytesDone   int64
+}
+
+// Result is a completed pull.
+type Result struct {
+	Plan     Plan
+	Digest   digest.Digest   // the manifest (or index) digest the reference resolved to
+	Digests  []digest.Digest // every blob stored: index, manifest, config, layers
+	Bytes    int64
+	Identity string
+}
+
+// Pull plans and performs the pull of one image into the content store.
+func (p *Puller) Pull(ctx context.Context, s Settings, image string, progress func(Progress)) (Result, error) {
+	pl, err := p.Plan(ctx, s, image)
+	if err != nil {
+		return Result{}, err
+	}
+	return p.Fetch(ctx, pl, progress)
+}
+
+// Fetch performs a planned pull. A 401 refreshes the credentials once.
+func (p *Puller) Fetch(ctx context.Context, pl Plan, progress func(Progress)) (Result, error) {
+	res, err := p.fetchOnce(ctx, pl, progress)
+	if pl.ACR && isUnauthorized(err) {
+		p.creds.invalidate(pl.key)
+		res, err = p.fetchOnce(ctx, pl, progress)
+	}
+	if err != nil {
+		return Result{}, p.classify(pl, err)
+	}
+	return res, nil
+}
+
+// remote returns the reference to dial and the options that carry the
+// plan's identity and transport.
+func (p *Puller) remote(ctx context.Context, pl Plan) (name.Reference, []remote.Option, error) {
+	auth := authn.Anonymous
+	ref := pl.Ref
+	switch {
+	case pl.ACR:
+		pw, err := p.credentials(ctx, pl)
+		if err != nil {
+			return nil, nil, err
+		}
+		auth = &authn.Basic{Username: pw.Username, Password: pw.Password}
+		repo, err := name.NewRepository(pl.Host+"/"+pl.Ref.Context().RepositoryStr(), name.Insecure)
+		if err != nil {
+			return nil, nil, err
+		}
+		if d, ok := pl.Ref.(name.Digest); ok {
+			ref = repo.Digest(d.DigestStr())
+		} else {
+			ref = repo.Tag(pl.Ref.Identifier())
+		}
+	case pl.credential != nil:
+		auth = &authn.Basic{Username: pl.credential.Username, Password: pl.credential.Password}
+	}
+	if pl.served {
+		// The listener speaks plain HTTP.
+		r, err := name.ParseReference(pl.Ref.Name(), name.Insecure)
+		if err != nil {
+			return nil, nil, err
+		}
+		ref = r
+	}
+	opts := []remote.Option{
+		remote.WithAuth(auth), remote.WithTransport(p.transport(pl)), remote.WithContext(ctx),
+		remote.WithPlatform(p.opts.Platform), remote.WithRetryBackoff(remote.Backoff{Duration: 200 * time.Millisecond, Factor: 2, Steps: 3}),
+	}
+	return ref, opts, nil
+}
+
+func (p *Puller) fetchOnce(ctx context.Context, pl Plan, progress func(Progress)) (Result, error) {
+	ref, opts, err := p.remote(ctx, pl)
+	if err != nil {
+		return Result{}, err
+	}
+	desc, err := remote.Get(ref, opts...)
+	if err != nil {
+		return Result{}, err
+	}
+	res := Result{Plan: pl, Digest: digest.Digest(desc.Digest.String()), Identity: pl.Identity()}
+	store := func(d v1.Hash, size int64, fetch func() (io.ReadCloser, error)) error {
+		dg := digest.Digest(d.String())
+		res.Digests = append(res.Digests, dg)
+		return p.content.Ingest(ctx, dg, size, func(context.Context) (io.ReadCloser, error) { return fetch() }, nil)
+	}
+	bytesOf := func(b []byte) func() (io.ReadCloser, error) {
+		return func() (io.ReadCloser, error) { return io.NopCloser(strings.NewReader(string(b))), nil }
+	}
+	if desc.MediaType.IsIndex() {
+		if err := store(desc.Digest, desc.Size, bytesOf(desc.Manifest)); err != nil {
+			return Result{}, err
+		}
+	}
+	img, err := desc.Image()
+	if err != nil {
+		return Result{}, err
+	}
+	raw, err := img.RawManifest()
+	if err != nil {
+		return Result{}, err
+	}
+	md, err := img.Digest()
+	if err != nil {
+		return Result{}, err
+	}
+	if err := store(md, int64(len(raw)), bytesOf(raw)); err != nil {
+		return Result{}, err
+	}
+	m, err := img.Manifest()
+	if err != nil {
+		return Result{}, err
+	}
+	// The config is fetched only when the store lacks it (Ingest calls
+	// fetch only then): 200 pods of one image fetch it once.
+	if err := store(m.Config.Digest, m.Config.Size, func() (io.ReadCloser, error) {
+		raw, err := img.RawConfigFile()
+		if err != nil {
+			return nil, err
+		}
+		return io.NopCloser(strings.NewReader(string(raw))), nil
+	}); err != nil {
+		return Result{}, err
+	}
+	layers, err := img.Layers()
+	if err != nil {
+		return Result{}, err
+	}
+	var pr Progress
+	var mu sync.Mutex
+	sizes := make([]int64, len(layers))
+	for i, l := range layers {
+		if sizes[i], err = l.Size(); err != nil {
+			return Result{}, err
+		}
+		pr.Layers++
+		pr.Bytes += sizes[i]
+	}
+	report := func(delta int64, done bool) {
+		if progress == nil {
+			return
+		}
+		mu.Lock()
+		pr.BytesDone += delta
+		if done {
+			pr.LayersDone++
+		}
+		cp := pr
+		mu.Unlock()
+		progress(cp)
+	}
+	report(0, false)
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(p.opts.LayerConcurrency)
+	digests := make([]digest.Digest, len(layers))
+	for i, l := range layers {
+		d, err := l.Digest()
+		if err != nil {
+			return Result{}, err
+		}
+		digests[i] = digest.Digest(d.String())
+		g.Go(func() error {
+			var last int64
+			err := p.content.Ingest(gctx, digests[i], sizes[i], func(context.Context) (io.ReadCloser, error) { return l.Compressed() },
+				func(n int64) { report(n-last, false); last = n })
+			if err == nil {
+				report(sizes[i]-last, true)
+			}
+			return err
+		})
+	}
+	if err := g.Wait(); err != nil {
+		return Result{}, err
+	}
+	res.Digests = append(res.Digests, digests...)
+	res.Bytes = pr.Bytes + int64(len(raw)) + m.Config.Size
+	return res, nil
+}
+
+func isUnauthorized(err error) bool {
+	var te *transport.Error
+	return errors.As(err, &te) && te.StatusCode == http.StatusUnauthorized
+}
+
+// classify turns a fetch error into a Failure.
+func (p *Puller) classify(pl Plan, err error) error {
+	var f *Failure
+	if errors.As(err, &f) {
+		return f
+	}
+	inst := pl.Instance.InstanceID
+	var te *transport.Error
+	if errors.As(err, &te) {
+		msg := te.Error()
+		switch {
+		case te.StatusCode == http.StatusUnauthorized || te.StatusCode == http.StatusForbidden:
+			last := ""
+			fix := "give the pod's identity cr:PullRepository on the repository or instance"
+			if pl.ACR {
+				last = pl.Chain[len(pl.Chain)-1]
+				fix = "attach a policy allowing cr:PullRepository on " + arn.Registry{Region: pl.Instance.Region, Account: pl.Instance.Account, Instance: inst}.InstanceARN() + " to " + last
+			} else if pl.note != "" {
+				fix = "list the instance in k8s.aliyun.com/acr-instance-ids, or give the pod an imagePullSecret for " + pl.Host
+				msg = pl.note + "; " + msg
+			} else if pl.credential == nil {
+				fix = "the registry " + pl.Host + " is not ACR: give the pod an imagePullSecret for it"
+			}
+			return fail(Permission, pl.Image, inst, last, err, fix, "the registry refused the pull of %s: %s", pl.Image, msg)
+		case te.StatusCode == http.StatusNotFound:
+			return fail(NotFound, pl.Image, inst, "", err, "push the image, or correct the repository and tag", "%s does not exist: %s", pl.Image, msg)
+		}
+		return fail(Internal, pl.Image, inst, "", err, "", "the registry answered %d: %s", te.StatusCode, msg)
+	}
+	if isNetworkError(err) {
+		return fail(Network, pl.Image, inst, "", err, "check the instance's network access (VPC binding, internet access and allow-list)", "the registry %s is unreachable from %s: %v", pl.Host, pl.Source, err)
+	}
+	if errors.Is(err, content.ErrDigestMismatch) || errors.Is(err, content.ErrSizeMismatch) {
+		return fail(Internal, pl.Image, inst, "", err, "", "the registry served corrupt content: %v", err)
+	}
+	return fail(Internal, pl.Image, inst, "", err, "", "%v", err)
+}
+
+func isNetworkError(err error) bool {
+	var ne net.Error
+	return errors.Is(err, syscall.ECONNRESET) || errors.Is(err, syscall.ECONNREFUSED) || errors.Is(err, io.ErrUnexpectedEOF) ||
+		errors.Is(err, io.EOF) || errors.As(err, &ne)
+}
+
+// Check proves that a plan's identity may pull its image without fetching
+// any layer: credentials (from the cache or the chain), a token, and a
+// manifest HEAD. It returns the digest the reference resolves to. Image
+// caches use it so that a cache never widens access.
+func (p *Puller) Check(ctx context.Context, pl Plan) (digest.Digest, error) {
+	d, err := p.checkOnce(ctx, pl)
+	if pl.ACR && isUnauthorized(err) {
+		p.creds.invalidate(pl.key)
+		d, err = p.checkOnce(ctx, pl)
+	}
+	if err != nil {
+		return "", p.classify(pl, err)
+	}
+	return d, nil
+}
+
+func (p *Puller) checkOnce(ctx context.Context, pl Plan) (digest.Digest, error) {
+	ref, opts, err := p.remote(ctx, pl)
+	if err != nil {
+		return "", err
+	}
+	desc, err := remote.Head(ref, opts...)
+	if err != nil {
+		return "", err
+	}
+	return digest.Digest(desc.Digest.String()), nil
+}
+
+// Credentials returns the temporary password a plan pulls with.
+func (p *Puller) Credentials(ctx context.Context, pl Plan) (acr.TempPassword, error) {
+	return p.credentials(ctx, pl)
+}
+
+// Forget drops a plan's cached credentials.
+func (p *Puller) Forget(pl Plan) { p.creds.invalidate(pl.key) }
