@@ -1,5 +1,8 @@
 // Command rolepull runs and drives rolepull: secret-free container image
 // pulls by role identity. See README.md.
+//
+// Run under the name docker-credential-rolepull (a link to this binary), it
+// is the Docker credential helper for rolepull's instance domains.
 package main
 
 import (
@@ -13,7 +16,11 @@ import (
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	code := cli.Main(ctx, os.Stdin, os.Stdout, os.Stderr, os.Args[1:])
+	run := cli.Main
+	if cli.IsCredentialHelper(os.Args[0]) {
+		run = cli.CredentialHelperMain
+	}
+	code := run(ctx, os.Stdin, os.Stdout, os.Stderr, os.Args[1:])
 	stop()
 	os.Exit(code)
 }

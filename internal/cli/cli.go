@@ -10,10 +10,13 @@ import (
 	"github.com/spf13/cobra"
 )
 
-// exitError carries a specific exit status out of a command.
+// exitError carries a specific exit status out of a command. A quiet one
+// has already said what it had to say (e.g. on stdout, as a protocol
+// wants), so Main prints nothing more.
 type exitError struct {
-	code int
-	err  error
+	code  int
+	err   error
+	quiet bool
 }
 
 func (e *exitError) Error() string { return e.err.Error() }
@@ -27,11 +30,14 @@ func Main(ctx context.Context, stdin io.Reader, stdout, stderr io.Writer, args [
 	if err == nil {
 		return 0
 	}
-	fmt.Fprintln(stderr, "rolepull:", err)
 	var ee *exitError
 	if errors.As(err, &ee) {
+		if !ee.quiet {
+			fmt.Fprintln(stderr, "rolepull:", err)
+		}
 		return ee.code
 	}
+	fmt.Fprintln(stderr, "rolepull:", err)
 	return 1
 }
 
@@ -49,7 +55,8 @@ and Elastic Container Instance semantics on their public wire protocols.`,
 	root.SetIn(stdin)
 	root.SetOut(stdout)
 	root.SetErr(stderr)
-	root.AddCommand(newVersionCmd(), newUpCmd(), newAccountCmd(), newWhoamiCmd(), newRoleCmd(), newPolicyCmd(), newUserCmd(), newAssumeRoleCmd())
+	root.AddCommand(newVersionCmd(), newUpCmd(), newAccountCmd(), newWhoamiCmd(), newRoleCmd(), newPolicyCmd(), newUserCmd(), newAssumeRoleCmd(),
+		newVPCCmd(), newCRCmd(), newCredentialHelperCmd())
 	return root
 }
 

@@ -4,8 +4,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/http"
+	"net/url"
 	"os"
 	"path/filepath"
+	"strings"
+	"sync"
 
 	"github.com/spf13/cobra"
 
@@ -13,25 +17,65 @@ import (
 	"github.com/rolepull/rolepull/internal/profile"
 )
 
+// defaultProfilePath is $ROLEPULL_PROFILE, else DATA_DIR/admin-profile.json.
+func defaultProfilePath() string {
+	if p := os.Getenv("ROLEPULL_PROFILE"); p != "" {
+		return p
+	}
+	return filepath.Join(defaultDataDir(), "admin-profile.json")
+}
+
 // profileFlag adds --profile to a command that calls the OpenAPI. Its
 // default is $ROLEPULL_PROFILE, else DATA_DIR/admin-profile.json.
 func profileFlag(cmd *cobra.Command, path *string) {
-	def := os.Getenv("ROLEPULL_PROFILE")
-	if def == "" {
-		def = filepath.Join(defaultDataDir(), "admin-profile.json")
-	}
-	cmd.Flags().StringVar(path, "profile", def, "profile file: endpoints and the AccessKey to call with ($ROLEPULL_PROFILE)")
+	cmd.Flags().StringVar(path, "profile", defaultProfilePath(), "profile file: endpoints and the AccessKey to call with ($ROLEPULL_PROFILE)")
 }
 
 func loadClient(path string) (*openapi.Client, profile.Profile, error) {
 	p, err := profile.Load(path)
 	if errors.Is(err, os.ErrNotExist) {
-		return nil, p, fmt.Errorf("no profile at %s: start rolepull with `rolepull up`, or pass --profile FILE", path)
+		return nil, p, fmt.Errorf("no profile at %s: start rolepull with `rolepull up`, or pass --profile FILE (or set ROLEPULL_PROFILE)", path)
 	}
 	if err != nil {
 		return nil, p, err
 	}
-	return &openapi.Client{Endpoint: p.Endpoint, AccessKeyID: p.AccessKeyID, AccessKeySecret: p.AccessKeySecret, RegionID: p.Region}, p, nil
+	return &openapi.Client{Endpoint: p.Endpoint, AccessKeyID: p.AccessKeyID, AccessKeySecret: p.AccessKeySecret, RegionID: p.Region,
+		HTTP: openapiHTTP(p)}, p, nil
+}
+
+// openapiTransports holds one transport per registry endpoint, so that
+// the calls of a command (and of every command a test runs in one process)
+// share their connections.
+var openapiTransports sync.Map // registry endpoint → *http.Transport
+
+// openapiHTTP is the HTTP client of OpenAPI calls. The environment's proxy
+// settings apply, except that a proxy which is the profile's own registry
+// listener is bypassed: that listener proxies instance domains only, and
+// users export HTTP_PROXY=<registry> for OCI clients, which then run this
+// binary as their credential helper with that environment.
+func openapiHTTP(p profile.Profile) *http.Client {
+	if t, ok := openapiTransports.Load(p.RegistryEndpoint); ok {
+		return &http.Client{Transport: t.(*http.Transport)}
+	}
+	t := http.DefaultTransport.(*http.Transport).Clone()
+	t.Proxy = func(r *http.Request) (*url.URL, error) {
+		u, err := http.ProxyFromEnvironment(r)
+		if u != nil && sameEndpoint(u, p.RegistryEndpoint) {
+			return nil, nil
+		}
+		return u, err
+	}
+	actual, _ := openapiTransports.LoadOrStore(p.RegistryEndpoint, t)
+	return &http.Client{Transport: actual.(*http.Transport)}
+}
+
+// sameEndpoint reports whether u names the endpoint URL's host and port.
+func sameEndpoint(u *url.URL, endpoint string) bool {
+	e, err := url.Parse(endpoint)
+	if err != nil || e.Host == "" {
+		return false
+	}
+	return strings.EqualFold(u.Host, e.Host)
 }
 
 // call runs one action with the profile's credentials.
