@@ -39,7 +39,7 @@ func loadClient(path string) (*openapi.Client, profile.Profile, error) {
 	if err != nil {
 		return nil, p, err
 	}
-	return &openapi.Client{Endpoint: p.Endpoint, AccessKeyID: p.AccessKeyID, AccessKeySecret: p.AccessKeySecret, RegionID: p.Region,
+	return &openapi.Client{Endpoint: p.Endpoint, AccessKeyID: p.AccessKeyID, AccessKeySecret: p.AccessKeySecret, SecurityToken: p.SecurityToken, RegionID: p.Region,
 		HTTP: openapiHTTP(p)}, p, nil
 }
 

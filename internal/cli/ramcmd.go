@@ -554,11 +554,16 @@ Root profiles cannot assume roles; use a RAM user's profile.`,
 			if err := c.Do(cmd.Context(), stsapi.Version, "AssumeRole", params, &out); err != nil {
 				return err
 			}
-			return printJSON(cmd.OutOrStdout(), map[string]string{
-				"endpoint": p.Endpoint, "region": p.Region, "arn": out.AssumedRoleUser.Arn,
-				"accessKeyId": out.Credentials.AccessKeyId, "accessKeySecret": out.Credentials.AccessKeySecret,
-				"securityToken": out.Credentials.SecurityToken, "expiration": out.Credentials.Expiration,
-			})
+			role, err := arn.ParsePrincipal(out.AssumedRoleUser.Arn)
+			if err != nil {
+				return fmt.Errorf("AssumeRole returned %q: %w", out.AssumedRoleUser.Arn, err)
+			}
+			fmt.Fprintf(cmd.ErrOrStderr(), "assumed %s until %s\n", out.AssumedRoleUser.Arn, out.Credentials.Expiration)
+			np := profile.Profile{Endpoint: p.Endpoint, RegistryEndpoint: p.RegistryEndpoint, Region: p.Region, AccountID: role.Account,
+				AccessKeyID: out.Credentials.AccessKeyId, AccessKeySecret: out.Credentials.AccessKeySecret,
+				SecurityToken: out.Credentials.SecurityToken, Expiration: out.Credentials.Expiration}
+			_, err = cmd.OutOrStdout().Write(np.Encode())
+			return err
 		},
 	}
 	cmd.Flags().StringVar(&session, "session", "rolepull-cli", "the role session name (2–64 of A-Z a-z 0-9 . @ _ -)")

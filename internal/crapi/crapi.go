@@ -48,10 +48,11 @@ var _ TagLister = TagListerFunc(nil)
 func Register(srv *openapi.Server, svc *acr.Service, tags TagLister) {
 	a := &api{acr: svc, tags: tags}
 	for name, h := range map[string]openapi.Handler{
-		"CreateInstance": a.createInstance,
-		"GetInstance":    a.getInstance,
-		"ListInstance":   a.listInstance,
-		"DeleteInstance": a.deleteInstance,
+		"CreateInstance":   a.createInstance,
+		"GetInstance":      a.getInstance,
+		"ListInstance":     a.listInstance,
+		"DeleteInstance":   a.deleteInstance,
+		"DeleteRepository": a.deleteRepository,
 
 		"ListInstanceEndpoint":               a.listInstanceEndpoint,
 		"GetInstanceEndpoint":                a.getInstanceEndpoint,

@@ -82,6 +82,16 @@ func TestBadParameters(t *testing.T) {
 			wantError(t, tt.action, err, tt.code, tt.status, tt.mentions...)
 		})
 	}
+	// Once its repository is deleted, the instance deletes.
+	if _, err := call(cl, "DeleteRepository", q("InstanceId", id, "RepoNamespaceName", "ns1", "RepoName", "app")); err != nil {
+		t.Fatalf("DeleteRepository: %v", err)
+	}
+	if _, err := call(cl, "GetRepository", q("InstanceId", id, "RepoNamespaceName", "ns1", "RepoName", "app")); err == nil {
+		t.Error("the deleted repository is still there")
+	}
+	if _, err := call(cl, "DeleteInstance", q("InstanceId", id)); err != nil {
+		t.Errorf("DeleteInstance after its repositories are gone: %v", err)
+	}
 }
 
 // TestRegion checks that an instance's region is enforced exactly when a

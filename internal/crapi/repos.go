@@ -321,3 +321,17 @@ func (a *api) listRepoTag(ctx context.Context, c *openapi.Call) (any, error) {
 		result
 	}{slice(p, items), p.no, p.size, strconv.Itoa(len(items)), success}, nil
 }
+
+// deleteRepository removes a repository record (RepoId, or RepoNamespaceName
+// and RepoName), so that its instance can be deleted. The engine's blobs
+// stay until the instance is deleted.
+func (a *api) deleteRepository(ctx context.Context, c *openapi.Call) (any, error) {
+	inst, r, err := a.repository(ctx, c, "DeleteRepository")
+	if err != nil {
+		return nil, err
+	}
+	if err := a.acr.DeleteRepository(ctx, c.Caller.Account, inst.InstanceID, r.Namespace, r.Name); err != nil {
+		return nil, err
+	}
+	return success, nil
+}

@@ -22,6 +22,10 @@ type Profile struct {
 	AccountID        string `json:"accountId"`
 	AccessKeyID      string `json:"accessKeyId"`
 	AccessKeySecret  string `json:"accessKeySecret"`
+	// SecurityToken and Expiration are set for a role session's temporary
+	// credentials (rolepull assume-role).
+	SecurityToken string `json:"securityToken,omitempty"`
+	Expiration    string `json:"expiration,omitempty"`
 }
 
 // Validate reports the first missing field.

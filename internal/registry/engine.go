@@ -15,6 +15,7 @@ import (
 	"github.com/distribution/distribution/v3/configuration"
 	"github.com/distribution/distribution/v3/registry/handlers"
 	"github.com/distribution/distribution/v3/registry/storage"
+	storagedriver "github.com/distribution/distribution/v3/registry/storage/driver"
 	"github.com/distribution/distribution/v3/registry/storage/driver/filesystem"
 	"github.com/distribution/reference"
 	"github.com/sirupsen/logrus"
@@ -37,6 +38,7 @@ type instanceApp struct {
 	handler http.Handler
 	app     *handlers.App
 	ns      distribution.Namespace // a read view over the same storage, for tag listings
+	driver  storagedriver.StorageDriver
 }
 
 var configureLogrus sync.Once
@@ -94,7 +96,7 @@ func (e *engine) app(ctx context.Context, instanceID string) (*instanceApp, erro
 	if err != nil {
 		return nil, err
 	}
-	a := &instanceApp{handler: app, app: app, ns: ns}
+	a := &instanceApp{handler: app, app: app, ns: ns, driver: driver}
 	e.apps[instanceID] = a
 	return a, nil
 }
@@ -160,6 +162,11 @@ func (e *engine) ListTags(ctx context.Context, instanceID, namespace, repo strin
 			continue // deleted meanwhile
 		}
 		tag := Tag{Tag: t, Digest: d.Digest.String()}
+		// distribution keeps no tag time; the tag link's modification
+		// time is when the tag last moved.
+		if fi, err := a.driver.Stat(ctx, "/docker/registry/v2/repositories/"+namespace+"/"+repo+"/_manifests/tags/"+t+"/current/link"); err == nil {
+			tag.ImageUpdate = fi.ModTime().UTC()
+		}
 		if m, err := ms.Get(ctx, d.Digest); err == nil {
 			for _, ref := range m.References() {
 				tag.ImageSize += ref.Size

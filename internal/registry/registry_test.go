@@ -248,3 +248,22 @@ func TestNetworkACL(t *testing.T) {
 		t.Errorf("an unlisted source = %v, want a network error", err)
 	}
 }
+
+func TestListTags(t *testing.T) {
+	e := newEnv(t)
+	inst := e.openInstance(t, "tags")
+	admin := e.role(t, "admin", "AliyunContainerRegistryFullAccess")
+	img, _ := random.Image(512, 1)
+	ref, _ := name.ParseReference(inst.PublicHost(acr.DefaultBase)+"/ns/app:v1", name.Insecure)
+	if err := remote.Write(ref, img, remote.WithAuth(e.password(t, admin, inst)), remote.WithTransport(e.transport("127.0.0.1"))); err != nil {
+		t.Fatal(err)
+	}
+	tags, err := e.reg.ListTags(t.Context(), inst.InstanceID, "ns", "app")
+	if err != nil || len(tags) != 1 {
+		t.Fatalf("ListTags = %+v, %v", tags, err)
+	}
+	d, _ := img.Digest()
+	if tags[0].Tag != "v1" || tags[0].Digest != d.String() || tags[0].ImageSize <= 0 || time.Since(tags[0].ImageUpdate) > time.Minute {
+		t.Errorf("tag %+v", tags[0])
+	}
+}
