@@ -50,6 +50,8 @@ type Options struct {
 	// Backoff is the first wait before a failed pull is retried; it
 	// doubles up to MaxBackoff (defaults 10 s and 5 min).
 	Backoff, MaxBackoff time.Duration
+	// GCInterval is how often unpinned blobs are collected (default 10 min).
+	GCInterval time.Duration
 }
 
 // Service owns container groups and image caches.
@@ -81,6 +83,9 @@ func New(st store.Store, r *ram.Service, n *netmodel.Service, p *pull.Puller, c 
 	}
 	if opts.MaxBackoff <= 0 {
 		opts.MaxBackoff = 5 * time.Minute
+	}
+	if opts.GCInterval <= 0 {
+		opts.GCInterval = 10 * time.Minute
 	}
 	s := &Service{st: st, ram: r, net: n, puller: p, content: c, keys: keys, clock: clock.Or(opts.Clock), log: opts.Logger, opts: opts,
 		queue: make(chan string, 4096), retries: make(map[string]int)}

@@ -33,12 +33,38 @@ func (s *Service) Start(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	s.wg.Add(1)
+	go func() {
+		defer s.wg.Done()
+		s.collectGarbage(ctx)
+	}()
 	for _, g := range groups {
 		if g.Status == StatusPending {
 			s.enqueue(g.ID)
 		}
 	}
 	return nil
+}
+
+// collectGarbage removes unpinned blobs every GCInterval.
+func (s *Service) collectGarbage(ctx context.Context) {
+	t := time.NewTicker(s.opts.GCInterval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			st, err := s.content.GC(ctx)
+			if err != nil {
+				s.log.Error("content gc", "err", err)
+				continue
+			}
+			if st.BlobsRemoved > 0 || st.IngestRemoved > 0 {
+				s.log.Info("content gc", "blobs", st.BlobsRemoved, "bytes", st.BytesRemoved, "ingest", st.IngestRemoved)
+			}
+		}
+	}
 }
 
 // Wait blocks until the workers have stopped (after Start's ctx ended).
@@ -142,11 +168,8 @@ func (s *Service) reconcile(ctx context.Context, id string) {
 			all = append(all, digest.Digest(cs.ImageDigest))
 		}
 	}
-	if len(all) > 0 {
-		existing, _ := s.content.Pins(ctx, g.ID)
-		if err := s.content.Pin(ctx, g.ID, dedupe(append(existing, all...))); err != nil {
-			s.log.Error("pin", "group", g.ID, "err", err)
-		}
+	if err := s.pinMore(ctx, g.ID, all); err != nil {
+		s.log.Error("pin", "group", g.ID, "err", err)
 	}
 	if g.Status == StatusFailed {
 		return
@@ -188,7 +211,10 @@ func (s *Service) pullContainer(ctx context.Context, g ContainerGroup, settings 
 		return pull.Result{}, "", err
 	}
 	s.event(ctx, g.ID, "Normal", "Pulling", fmt.Sprintf("Pulling image %q as %s", c.Image, plan.Identity()))
-	res, err := s.puller.Fetch(ctx, plan, throttle(progress))
+	res, err := s.puller.Fetch(ctx, plan, pull.FetchOptions{
+		Progress: throttle(progress),
+		Pin:      func(ds []digest.Digest) error { return s.pinMore(ctx, g.ID, ds) },
+	})
 	if err != nil {
 		return pull.Result{Plan: plan}, "", err
 	}
@@ -217,6 +243,19 @@ func (s *Service) fail(ctx context.Context, g ContainerGroup, msg string) {
 		g.Status = StatusFailed
 		return nil
 	})
+}
+
+// pinMore adds digests to an owner's pins (Pin replaces the whole set).
+// A failed read of the current pins is an error, never an empty set.
+func (s *Service) pinMore(ctx context.Context, owner string, ds []digest.Digest) error {
+	if len(ds) == 0 {
+		return nil
+	}
+	existing, err := s.content.Pins(ctx, owner)
+	if err != nil {
+		return err
+	}
+	return s.content.Pin(ctx, owner, dedupe(append(existing, ds...)))
 }
 
 func dedupe(ds []digest.Digest) []digest.Digest {

@@ -431,21 +431,32 @@ type Result struct {
 	Identity string
 }
 
+// FetchOptions tune one fetch.
+type FetchOptions struct {
+	// Progress, if set, is called as layers arrive.
+	Progress func(Progress)
+	// Pin, if set, is called with every digest of the image once the
+	// manifest is known and before any layer is stored, so that the
+	// content store's garbage collection cannot take a layer of a long
+	// pull before the pull ends.
+	Pin func([]digest.Digest) error
+}
+
 // Pull plans and performs the pull of one image into the content store.
-func (p *Puller) Pull(ctx context.Context, s Settings, image string, progress func(Progress)) (Result, error) {
+func (p *Puller) Pull(ctx context.Context, s Settings, image string, opts FetchOptions) (Result, error) {
 	pl, err := p.Plan(ctx, s, image)
 	if err != nil {
 		return Result{}, err
 	}
-	return p.Fetch(ctx, pl, progress)
+	return p.Fetch(ctx, pl, opts)
 }
 
 // Fetch performs a planned pull. A 401 refreshes the credentials once.
-func (p *Puller) Fetch(ctx context.Context, pl Plan, progress func(Progress)) (Result, error) {
-	res, err := p.fetchOnce(ctx, pl, progress)
+func (p *Puller) Fetch(ctx context.Context, pl Plan, opts FetchOptions) (Result, error) {
+	res, err := p.fetchOnce(ctx, pl, opts)
 	if pl.ACR && isUnauthorized(err) {
 		p.creds.invalidate(pl.key)
-		res, err = p.fetchOnce(ctx, pl, progress)
+		res, err = p.fetchOnce(ctx, pl, opts)
 	}
 	if err != nil {
 		return Result{}, p.classify(pl, err)
@@ -492,7 +503,8 @@ func (p *Puller) remote(ctx context.Context, pl Plan) (name.Reference, []remote.
 	return ref, opts, nil
 }
 
-func (p *Puller) fetchOnce(ctx context.Context, pl Plan, progress func(Progress)) (Result, error) {
+func (p *Puller) fetchOnce(ctx context.Context, pl Plan, fo FetchOptions) (Result, error) {
+	progress := fo.Progress
 	ref, opts, err := p.remote(ctx, pl)
 	if err != nil {
 		return Result{}, err
@@ -549,6 +561,15 @@ func (p *Puller) fetchOnce(ctx context.Context, pl Plan, progress func(Progress)
 	if err != nil {
 		return Result{}, err
 	}
+	if fo.Pin != nil {
+		all := append([]digest.Digest(nil), res.Digests...)
+		for _, l := range m.Layers {
+			all = append(all, digest.Digest(l.Digest.String()))
+		}
+		if err := fo.Pin(all); err != nil {
+			return Result{}, err
+		}
+	}
 	var pr Progress
 	var mu sync.Mutex
 	sizes := make([]int64, len(layers))
@@ -584,7 +605,20 @@ func (p *Puller) fetchOnce(ctx context.Context, pl Plan, progress func(Progress)
 		digests[i] = digest.Digest(d.String())
 		g.Go(func() error {
 			var last int64
-			err := p.content.Ingest(gctx, digests[i], sizes[i], func(context.Context) (io.ReadCloser, error) { return l.Compressed() },
+			// The fetch honours the context Ingest gives it: when pulls share
+			// one fetch, one pull's cancellation does not end the others'.
+			fetch := func(fctx context.Context) (io.ReadCloser, error) {
+				ref, opts, err := p.remote(fctx, pl)
+				if err != nil {
+					return nil, err
+				}
+				rl, err := remote.Layer(ref.Context().Digest(digests[i].String()), opts...)
+				if err != nil {
+					return nil, err
+				}
+				return rl.Compressed()
+			}
+			err := p.content.Ingest(gctx, digests[i], sizes[i], fetch,
 				func(n int64) { report(n-last, false); last = n })
 			if err == nil {
 				report(sizes[i]-last, true)
