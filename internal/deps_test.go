@@ -21,7 +21,7 @@ func TestCoreImports(t *testing.T) {
 		"profile":  nil,
 		"ram":      {"internal/arn", "internal/clock", "internal/keyring", "internal/policy", "internal/store"},
 		"sts":      {"internal/arn", "internal/clock", "internal/keyring", "internal/policy", "internal/ram"},
-		"openapi":  {"internal/acr", "internal/clock", "internal/netmodel", "internal/ram", "internal/sts"},
+		"openapi":  {"internal/acr", "internal/clock", "internal/eci", "internal/netmodel", "internal/ram", "internal/sts"},
 		"ramapi":   {"internal/arn", "internal/openapi", "internal/ram"},
 		"stsapi":   {"internal/openapi", "internal/ram", "internal/sts"},
 		"adminapi": {"internal/openapi", "internal/ram"},

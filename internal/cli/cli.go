@@ -56,7 +56,7 @@ and Elastic Container Instance semantics on their public wire protocols.`,
 	root.SetOut(stdout)
 	root.SetErr(stderr)
 	root.AddCommand(newVersionCmd(), newUpCmd(), newAccountCmd(), newWhoamiCmd(), newRoleCmd(), newPolicyCmd(), newUserCmd(), newAssumeRoleCmd(),
-		newVPCCmd(), newCRCmd(), newCredentialHelperCmd())
+		newVPCCmd(), newCRCmd(), newCredentialHelperCmd(), newApplyCmd(), newGetCmd(), newDescribeCmd(), newDeleteCmd())
 	return root
 }
 

@@ -35,7 +35,7 @@ the repository.`,
   rolepull cr tags $ID demo/app`,
 	}
 	cmd.AddCommand(newCRInstanceCmd(), newCRInternetCmd(), newCRACLCmd(), newCRVPCLinkCmd(), newCRDomainCmd(),
-		newCRNamespaceCmd(), newCRRepoCmd(), newCRTagsCmd(), newCRLoginPasswordCmd(), newCRPushCmd(), newCRPullCmd())
+		newCRNamespaceCmd(), newCRRepoCmd(), newCRTagsCmd(), newCRLoginPasswordCmd(), newCRPushCmd(), newCRPullCmd(), newCRSampleImageCmd())
 	return cmd
 }
 

@@ -22,9 +22,12 @@ import (
 	"github.com/rolepull/rolepull/internal/adminapi"
 	"github.com/rolepull/rolepull/internal/clock"
 	"github.com/rolepull/rolepull/internal/content"
-	"github.com/rolepull/rolepull/internal/eci"
 	"github.com/rolepull/rolepull/internal/crapi"
+	"github.com/rolepull/rolepull/internal/eci"
+	"github.com/rolepull/rolepull/internal/eciapi"
 	"github.com/rolepull/rolepull/internal/keyring"
+	"github.com/rolepull/rolepull/internal/kube"
+	"github.com/rolepull/rolepull/internal/kubeapi"
 	"github.com/rolepull/rolepull/internal/netmodel"
 	"github.com/rolepull/rolepull/internal/openapi"
 	"github.com/rolepull/rolepull/internal/profile"
@@ -96,6 +99,7 @@ type Node struct {
 	Content  *content.Store
 	Puller   *pull.Puller
 	ECI      *eci.Service
+	Kube     *kube.Service
 	OpenAPI  *openapi.Server
 	Operator ram.Account
 	// Profile is the operator's profile, as written to AdminProfile.
@@ -210,6 +214,9 @@ func New(ctx context.Context, cfg Config) (n *Node, err error) {
 	}
 	n.Puller = pull.New(n.ACR, n.RAM, n.STS, n.Net, n.Content, pull.Options{RegistryAddr: n.registryLn.Addr().String(), Clock: clk, Logger: n.log})
 	n.ECI = eci.New(n.Store, n.RAM, n.Net, n.Puller, n.Content, n.Keys, eci.Options{Clock: clk, Logger: n.log})
+	eciapi.Register(n.OpenAPI, n.ECI)
+	n.Kube = kube.New(n.Store, n.ECI, n.Keys, clk, n.log)
+	kubeapi.Register(n.OpenAPI, n.Kube)
 	n.registryHTTP = newHTTPServer(n.Registry, n.log)
 	n.registryHTTP.ReadTimeout = 0 // layer uploads may take long; headers stay bounded
 	n.registryHTTP.MaxHeaderBytes = 64 << 10

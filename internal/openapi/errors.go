@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/rolepull/rolepull/internal/acr"
+	"github.com/rolepull/rolepull/internal/eci"
 	"github.com/rolepull/rolepull/internal/netmodel"
 	"github.com/rolepull/rolepull/internal/ram"
 	"github.com/rolepull/rolepull/internal/sts"
@@ -84,6 +85,9 @@ func toWire(err error) *Error {
 	var ne *netmodel.Error
 	if errors.As(err, &ne) {
 		return netWire(ne)
+	}
+	if ee := eciErrors(err); len(ee) > 0 {
+		return eciWire(ee)
 	}
 	if errors.Is(err, acr.ErrPasswordExpired) {
 		// IssueTempPassword refuses a session with no life left.
@@ -166,3 +170,49 @@ func netWire(e *netmodel.Error) *Error {
 }
 
 var netLister = map[string]string{"Vpc": "DescribeVpcs", "VSwitch": "DescribeVSwitches"}
+
+// eciErrors returns every *eci.Error in err, in order: package eci joins
+// all of a request's validation errors.
+func eciErrors(err error) []*eci.Error {
+	if j, ok := err.(interface{ Unwrap() []error }); ok {
+		var out []*eci.Error
+		for _, e := range j.Unwrap() {
+			out = append(out, eciErrors(e)...)
+		}
+		return out
+	}
+	var ee *eci.Error
+	if errors.As(err, &ee) {
+		return []*eci.Error{ee}
+	}
+	return nil
+}
+
+// eciWire maps Elastic Container Instance errors. The first decides the
+// code; the message names every field with its problem. A missing group
+// is InvalidParameter.NotFound, the code the vendor's Terraform provider
+// treats as "gone" for DescribeContainerGroups.
+func eciWire(ee []*eci.Error) *Error {
+	msgs := make([]string, len(ee))
+	for i, e := range ee {
+		msgs[i] = e.Msg
+		if e.Field != "" && !strings.HasPrefix(e.Msg, e.Field) {
+			msgs[i] = e.Field + ": " + e.Msg
+		}
+	}
+	msg := strings.Join(msgs, "; ")
+	first := ee[0]
+	switch {
+	case errors.Is(first, eci.ErrNotFound):
+		return Errorf(http.StatusNotFound, "InvalidParameter.NotFound", "%s. DescribeContainerGroups lists the container groups of your account in a region.", msg)
+	case errors.Is(first, eci.ErrInvalid):
+		code := "InvalidParameter"
+		if first.Field != "" {
+			code += "." + first.Field
+		}
+		return Errorf(http.StatusBadRequest, code, "%s.", msg)
+	case errors.Is(first, eci.ErrConflict):
+		return Errorf(http.StatusConflict, "OperationConflict", "%s.", msg)
+	}
+	return Errorf(http.StatusInternalServerError, "InternalError", "The request processing has failed due to some unknown error.")
+}

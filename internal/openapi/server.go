@@ -26,7 +26,7 @@ import (
 
 // Limits on what a request may carry before it is refused unread.
 const (
-	MaxBodyBytes   = 64 << 10
+	MaxBodyBytes   = 8 << 20 // a 3 MiB manifest (kube.MaxManifestBytes) fits, URL-encoded
 	MaxQueryBytes  = 64 << 10
 	MaxHeaderBytes = 16 << 10
 	// MaxSkew is how far a request's timestamp may be from the server's

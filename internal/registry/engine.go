@@ -45,7 +45,7 @@ var configureLogrus sync.Once
 
 func newEngine(root string, keys *keyring.Keyring, log *slog.Logger) *engine {
 	// distribution logs through logrus's standard logger, a process-wide
-	// global; quieten it once to warnings, forwarded to our logger.
+	// global; quieten it once to warnings, forwarded to our logger at debug.
 	configureLogrus.Do(func() {
 		logrus.SetLevel(logrus.WarnLevel)
 		logrus.SetOutput(slogWriter{log})
@@ -57,7 +57,10 @@ func newEngine(root string, keys *keyring.Keyring, log *slog.Logger) *engine {
 type slogWriter struct{ log *slog.Logger }
 
 func (w slogWriter) Write(p []byte) (int, error) {
-	w.log.Warn("registry engine", "msg", string(p))
+	// The engine logs every 4xx it serves (a client's missing blob, a
+	// HEAD before a push) at error level: that is routine traffic, so it
+	// goes out at debug; rolepull logs its own failures itself.
+	w.log.Debug("registry engine", "msg", string(p))
 	return len(p), nil
 }
 
