@@ -7,7 +7,7 @@ rolepull account create "acct-b-$RANDOM" > "$out/acct-b.json"
 chmod 600 "$out/acct-b.json"
 b=(--profile "$out/acct-b.json")
 B=$(account_of "${b[@]}")
-INSTANCE_ID=$(rolepull cr instance create testxa --type Standard "${b[@]}" | head -n 1)
+INSTANCE_ID=$(rolepull cr instance create testxa --type Standard "${b[@]}" | sed -n 1p)
 open_instance "$INSTANCE_ID" "${b[@]}"
 rolepull cr domain add "$INSTANCE_ID" testxa-registry.example.com "${b[@]}" >/dev/null
 rolepull cr sample-image "$out/image" >/dev/null

@@ -3,7 +3,7 @@
 # account)": images on a custom domain pull secret-free only when the pod
 # names the instance in k8s.aliyun.com/acr-instance-ids.
 . "$(dirname "$0")/../lib.sh"
-INSTANCE_ID=$(rolepull cr instance create testcd --type Standard | head -n 1)
+INSTANCE_ID=$(rolepull cr instance create testcd --type Standard | sed -n 1p)
 open_instance "$INSTANCE_ID"
 rolepull cr domain add "$INSTANCE_ID" testcd-registry.example.com >/dev/null
 rolepull cr sample-image "$out/image" >/dev/null

@@ -2,8 +2,8 @@
 # The seed's "restrict which instances support secret-free pulling": a role
 # trusted by ECI that may pull from instance test1 only (not test2).
 . "$(dirname "$0")/../lib.sh"
-INSTANCE_ID=$(rolepull cr instance create test1 --type Standard | head -n 1)
-OTHER=$(rolepull cr instance create test2 --type Standard | head -n 1)
+INSTANCE_ID=$(rolepull cr instance create test1 --type Standard | sed -n 1p)
+OTHER=$(rolepull cr instance create test2 --type Standard | sed -n 1p)
 open_instance "$INSTANCE_ID"; open_instance "$OTHER"
 rolepull cr sample-image "$out/image" >/dev/null
 rolepull cr push "$out/image" test1-registry.cn-hangzhou.cr.aliyuncs.com/eci_test/nginx:1.0 2>/dev/null

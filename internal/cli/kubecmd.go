@@ -15,6 +15,7 @@ import (
 	"golang.org/x/term"
 	"sigs.k8s.io/yaml"
 
+	eciv1 "github.com/rolepull/rolepull/api/eci/v1"
 	"github.com/rolepull/rolepull/internal/eci"
 	"github.com/rolepull/rolepull/internal/kube"
 	"github.com/rolepull/rolepull/internal/kubeapi"
@@ -262,8 +263,8 @@ func newGetCmd() *cobra.Command {
 	var output string
 	var watch bool
 	cmd := &cobra.Command{
-		Use:   "get pods|deployments [-o wide|yaml|json] [--watch]",
-		Short: "List pods or Deployments",
+		Use:   "get pods|deployments|imagecaches [-o wide|yaml|json] [--watch]",
+		Short: "List pods, Deployments or image caches",
 		Long: `List pods or Deployments, as kubectl does. A pod's STATUS is ImagesReady once every
 image is pulled and verified (no container runtime runs them, so READY stays
 0/N), or the reason its pull waits: ErrImagePull, ImagePullBackOff, ...`,
@@ -288,8 +289,14 @@ image is pulled and verified (no container runtime runs them, so READY stays
 						return "", err
 					}
 					return renderDeployments(out.Deployments, output, k.all)
+				case "imagecache", "imagecaches", "ic":
+					var out struct{ ImageCaches []eciv1.ImageCache }
+					if err := call(cmd.Context(), k.profile, kubeapi.Version, "ListImageCaches", k.params(), &out); err != nil {
+						return "", err
+					}
+					return renderImageCaches(out.ImageCaches, output)
 				}
-				return "", fmt.Errorf("%q: want pods or deployments (image caches: rolepull get imagecaches)", args[0])
+				return "", fmt.Errorf("%q: want pods, deployments or imagecaches", args[0])
 			}
 			s, err := print()
 			if err != nil {
@@ -410,18 +417,25 @@ func renderDeployments(ds []kube.DeploymentView, output string, all bool) (strin
 func newDescribeCmd() *cobra.Command {
 	var k kubeFlags
 	cmd := &cobra.Command{
-		Use:   "describe pod NAME",
-		Short: "Show a pod: conditions, each container's image, digest and pull identity, and events",
+		Use:   "describe pod|imagecache NAME",
+		Short: "Show a pod (conditions, each container's image, digest and pull identity, events) or an image cache",
 		Args:  cobra.ExactArgs(2),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			switch strings.ToLower(args[0]) {
-			case "pod", "pods", "po":
-			default:
-				return fmt.Errorf("%q: describe pod NAME (image caches: rolepull describe imagecache NAME)", args[0])
-			}
-			var out struct{ Pod kube.PodView }
 			params := k.params()
 			params["Name"] = args[1]
+			switch strings.ToLower(args[0]) {
+			case "pod", "pods", "po":
+			case "imagecache", "imagecaches", "ic":
+				var out struct{ ImageCache eciv1.ImageCache }
+				if err := call(cmd.Context(), k.profile, kubeapi.Version, "DescribeImageCache", params, &out); err != nil {
+					return err
+				}
+				describeImageCache(cmd.OutOrStdout(), out.ImageCache)
+				return nil
+			default:
+				return fmt.Errorf("%q: describe pod NAME or describe imagecache NAME", args[0])
+			}
+			var out struct{ Pod kube.PodView }
 			if err := call(cmd.Context(), k.profile, kubeapi.Version, "DescribePod", params, &out); err != nil {
 				return err
 			}
@@ -542,4 +556,61 @@ func jsonIndent(v any) ([]byte, error) {
 		return nil, err
 	}
 	return []byte(b.String()), nil
+}
+
+func renderImageCaches(ics []eciv1.ImageCache, output string) (string, error) {
+	switch output {
+	case "json":
+		b, err := jsonIndent(ics)
+		return string(b), err
+	case "yaml":
+		b, err := yaml.Marshal(ics)
+		return string(b), err
+	}
+	var sb strings.Builder
+	headers := []string{"NAME", "AGE", "CACHEID", "PHASE", "PROGRESS"}
+	if output == "wide" {
+		headers = append(headers, "EXPIRES", "IDENTITY")
+	}
+	w := table(&sb, headers...)
+	for _, ic := range ics {
+		row := []string{ic.Name, age(ic.CreationTimestamp.Time), ic.Status.ImageCacheID, ic.Status.Phase, ic.Status.Progress}
+		if output == "wide" {
+			exp := "never"
+			if !ic.Status.ExpireDateTime.IsZero() {
+				exp = ic.Status.ExpireDateTime.UTC().Format(time.RFC3339)
+			}
+			row = append(row, exp, ic.Status.Identity)
+		}
+		fmt.Fprintln(w, strings.Join(row, "\t"))
+	}
+	w.Flush()
+	return sb.String(), nil
+}
+
+func describeImageCache(w io.Writer, ic eciv1.ImageCache) {
+	st := ic.Status
+	fmt.Fprintf(w, "Name:        %s\nCache id:    %s\nPhase:       %s\nProgress:    %s\n", ic.Name, st.ImageCacheID, st.Phase, st.Progress)
+	if st.Identity != "" {
+		fmt.Fprintf(w, "Built as:    %s\n", st.Identity)
+	}
+	exp := "never"
+	if !st.ExpireDateTime.IsZero() {
+		exp = st.ExpireDateTime.UTC().Format(time.RFC3339)
+	}
+	fmt.Fprintf(w, "Expires:     %s\n", exp)
+	fmt.Fprintln(w, "Images:")
+	for _, img := range ic.Spec.Images {
+		fmt.Fprintf(w, "  %s\n", img)
+	}
+	fmt.Fprintln(w, "Events:")
+	if len(st.Events) == 0 {
+		fmt.Fprintln(w, "  <none>")
+		return
+	}
+	tw := table(w, "  TYPE", "REASON", "AGE", "MESSAGE")
+	for _, e := range st.Events {
+		fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\n", e.Type, e.Name, age(e.LastTimestamp.Time), e.Message)
+	}
+	tw.Flush()
 }

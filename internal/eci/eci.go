@@ -52,6 +52,9 @@ type Options struct {
 	Backoff, MaxBackoff time.Duration
 	// GCInterval is how often unpinned blobs are collected (default 10 min).
 	GCInterval time.Duration
+	// CacheSizeUnit is the bytes of one unit of imageCacheSize: a GiB,
+	// except in tests that must overflow a 20-unit cache cheaply.
+	CacheSizeUnit int64
 }
 
 // Service owns container groups and image caches.
@@ -86,6 +89,9 @@ func New(st store.Store, r *ram.Service, n *netmodel.Service, p *pull.Puller, c 
 	}
 	if opts.GCInterval <= 0 {
 		opts.GCInterval = 10 * time.Minute
+	}
+	if opts.CacheSizeUnit <= 0 {
+		opts.CacheSizeUnit = 1 << 30
 	}
 	s := &Service{st: st, ram: r, net: n, puller: p, content: c, keys: keys, clock: clock.Or(opts.Clock), log: opts.Logger, opts: opts,
 		queue: make(chan string, 4096), retries: make(map[string]int)}
@@ -320,28 +326,35 @@ func (s *Service) Delete(ctx context.Context, account, id string) error {
 	if err := s.content.Unpin(ctx, id); err != nil {
 		return err
 	}
-	evs, _, err := s.st.List(ctx, eventPrefix(id))
-	if err != nil {
+	if err := s.deleteEvents(ctx, id); err != nil {
 		return err
 	}
-	ops := []store.Op{store.Delete(groupKey(id))}
-	for i, kv := range evs {
-		ops = append(ops, store.Delete(kv.Key))
-		if len(ops) == store.MaxTxnOps || i == len(evs)-1 {
-			if _, err := s.st.Txn(ctx, nil, ops); err != nil {
-				return err
-			}
-			ops = ops[:0]
-		}
-	}
-	if len(ops) > 0 {
-		if _, err := s.st.Txn(ctx, nil, ops); err != nil {
-			return err
-		}
+	if _, err := s.st.Txn(ctx, nil, []store.Op{store.Delete(groupKey(id))}); err != nil {
+		return err
 	}
 	s.mu.Lock()
 	delete(s.retries, id)
 	s.mu.Unlock()
+	return nil
+}
+
+// deleteEvents removes an object's events, a batch per transaction.
+func (s *Service) deleteEvents(ctx context.Context, id string) error {
+	evs, _, err := s.st.List(ctx, eventPrefix(id))
+	if err != nil {
+		return err
+	}
+	for len(evs) > 0 {
+		n := min(len(evs), store.MaxTxnOps)
+		ops := make([]store.Op, 0, n)
+		for _, kv := range evs[:n] {
+			ops = append(ops, store.Delete(kv.Key))
+		}
+		if _, err := s.st.Txn(ctx, nil, ops); err != nil {
+			return err
+		}
+		evs = evs[n:]
+	}
 	return nil
 }
 

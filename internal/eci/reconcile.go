@@ -3,6 +3,7 @@ package eci
 import (
 	"context"
 	"fmt"
+	"strings"
 	"sync"
 	"time"
 
@@ -43,6 +44,18 @@ func (s *Service) Start(ctx context.Context) error {
 			s.enqueue(g.ID)
 		}
 	}
+	caches, err := s.ListImageCaches(ctx, "")
+	if err != nil {
+		return err
+	}
+	for _, c := range caches {
+		switch c.Phase {
+		case PhasePreparing, PhaseCreating, PhaseUpdating:
+			// A cache interrupted mid-build resumes: blobs already stored
+			// are not fetched again, and it is Ready only when complete.
+			s.enqueue(c.ID)
+		}
+	}
 	return nil
 }
 
@@ -55,6 +68,7 @@ func (s *Service) collectGarbage(ctx context.Context) {
 		case <-ctx.Done():
 			return
 		case <-t.C:
+			s.expireCaches(ctx)
 			st, err := s.content.GC(ctx)
 			if err != nil {
 				s.log.Error("content gc", "err", err)
@@ -97,10 +111,17 @@ func (s *Service) requeueAfter(ctx context.Context, id string) time.Duration {
 	return d
 }
 
-// reconcile pulls whatever a Pending group still lacks.
+// reconcile pulls whatever a Pending group still lacks, or builds a cache.
 func (s *Service) reconcile(ctx context.Context, id string) {
+	if strings.HasPrefix(id, "imc-") {
+		s.buildCache(ctx, id)
+		return
+	}
 	g, _, err := s.get(ctx, id)
 	if err != nil || g.Status != StatusPending {
+		return
+	}
+	if g, err = s.matchCache(ctx, g); err != nil {
 		return
 	}
 	creds, err := s.credentials(g)
@@ -205,6 +226,9 @@ func (s *Service) pullContainer(ctx context.Context, g ContainerGroup, settings 
 			g.Progress = Progress{Layers: p.Layers, LayersDone: p.LayersDone, Bytes: p.Bytes, BytesDone: p.BytesDone}
 			return nil
 		})
+	}
+	if res, cacheID, ok, err := s.fromCache(ctx, g, settings, c); ok || err != nil {
+		return res, cacheID, err
 	}
 	plan, err := s.puller.Plan(ctx, settings, c.Image)
 	if err != nil {

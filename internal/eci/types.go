@@ -82,7 +82,10 @@ type ContainerGroup struct {
 	// MatchedImageCache is written back as the annotation
 	// k8s.aliyun.com/eci-matched-image-cache.
 	MatchedImageCache string `json:"matchedImageCache,omitempty"`
-	Generation        int64  `json:"generation"`
+	// CacheChecked is set once the group's image cache was chosen (or
+	// none), so the choice and its event happen once.
+	CacheChecked bool  `json:"cacheChecked,omitempty"`
+	Generation   int64 `json:"generation"`
 	// ObservedGeneration is the generation the reconciler last finished.
 	ObservedGeneration int64 `json:"observedGeneration"`
 }

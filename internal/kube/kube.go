@@ -187,7 +187,14 @@ func (s *Service) validate(ctx context.Context, t Target, objs []Object) ([]plan
 			p.settings, w = validateDeployment(e, o.Deployment)
 			warnings = append(warnings, w...)
 		case "ImageCache":
-			e.add("kind", "ImageCache objects are applied once image caches are enabled on this node")
+			e.name("metadata.name", m.Name, false)
+			p.settings = validateImageCache(e, o.ImageCache, secrets, func(ns, name string) (bool, error) {
+				_, err := s.st.Get(ctx, secretKey(t.Account, ns, name))
+				if errors.Is(err, store.ErrNotFound) {
+					return false, nil
+				}
+				return err == nil, err
+			})
 		}
 		if o.Kind != "Namespace" && o.Kind != "ImageCache" && !namespaces[m.Namespace] {
 			if ok, err := s.namespaceExists(ctx, t.Account, m.Namespace); err != nil {
@@ -234,6 +241,8 @@ func (s *Service) put(ctx context.Context, key string, v any) error {
 	_, err = s.st.Txn(ctx, nil, []store.Op{store.Put(key, b)})
 	return err
 }
+
+func unmarshal(kv store.KV, v any) error { return json.Unmarshal(kv.Value, v) }
 
 func (s *Service) getJSON(ctx context.Context, key string, v any) (bool, error) {
 	kv, err := s.st.Get(ctx, key)
@@ -282,6 +291,8 @@ func (s *Service) applyOne(ctx context.Context, t Target, p plan) ([]Result, err
 		return s.applyPod(ctx, t, p)
 	case "Deployment":
 		return s.applyDeployment(ctx, t, p)
+	case "ImageCache":
+		return s.applyImageCache(ctx, t, p)
 	}
 	return nil, fmt.Errorf("cannot apply %s", p.obj.Kind)
 }
@@ -546,6 +557,9 @@ func (s *Service) Delete(ctx context.Context, t Target, kind, name string) (Resu
 		}
 		_, err := s.st.Txn(ctx, nil, []store.Op{store.Delete(secretKey(t.Account, ns, name))})
 		return r, err
+	case "imagecache", "imagecaches", "ic":
+		r.Kind, r.Namespace = "ImageCache", ""
+		return r, s.deleteImageCache(ctx, t.Account, name)
 	case "namespace", "namespaces", "ns":
 		r.Kind, r.Namespace = "Namespace", ""
 		pods, err := s.pods(ctx, t.Account, name)
@@ -561,7 +575,7 @@ func (s *Service) Delete(ctx context.Context, t Target, kind, name string) (Resu
 		_, err = s.st.Txn(ctx, nil, []store.Op{store.Delete(nsKey(t.Account, name))})
 		return r, err
 	}
-	return r, fmt.Errorf("kind %q: want pod, deployment, secret or namespace", kind)
+	return r, fmt.Errorf("kind %q: want pod, deployment, imagecache, secret or namespace", kind)
 }
 
 // DeleteManifest deletes every object a manifest names.

@@ -28,6 +28,8 @@ func Register(srv *openapi.Server, k *kube.Service) {
 	srv.Handle(Version, "ListPods", a.listPods)
 	srv.Handle(Version, "DescribePod", a.describePod)
 	srv.Handle(Version, "ListDeployments", a.listDeployments)
+	srv.Handle(Version, "ListImageCaches", a.listImageCaches)
+	srv.Handle(Version, "DescribeImageCache", a.describeImageCache)
 }
 
 type api struct{ kube *kube.Service }
@@ -155,4 +157,30 @@ func (a *api) listDeployments(ctx context.Context, c *openapi.Call) (any, error)
 		return nil, err
 	}
 	return map[string]any{"Deployments": ds}, nil
+}
+
+func (a *api) listImageCaches(ctx context.Context, c *openapi.Call) (any, error) {
+	if err := c.Authorize(ctx, "eci:DescribeImageCaches", "acs:eci:"+c.Region+":"+c.Caller.Account+":imagecache/*"); err != nil {
+		return nil, err
+	}
+	ics, err := a.kube.ImageCaches(ctx, c.Caller.Account)
+	if err != nil {
+		return nil, err
+	}
+	return map[string]any{"ImageCaches": ics}, nil
+}
+
+func (a *api) describeImageCache(ctx context.Context, c *openapi.Call) (any, error) {
+	name, err := c.Params.Require("Name")
+	if err != nil {
+		return nil, err
+	}
+	if err := c.Authorize(ctx, "eci:DescribeImageCaches", "acs:eci:"+c.Region+":"+c.Caller.Account+":imagecache/*"); err != nil {
+		return nil, err
+	}
+	ic, err := a.kube.ImageCache(ctx, c.Caller.Account, name)
+	if err != nil {
+		return nil, wire(err)
+	}
+	return map[string]any{"ImageCache": ic}, nil
 }

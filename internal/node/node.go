@@ -75,6 +75,8 @@ type Config struct {
 	AuditStderr io.Writer
 	// Clock is the time source (nil: the system clock).
 	Clock clock.Clock
+	// ECI tunes the container and image-cache reconciler (tests).
+	ECI eci.Options
 }
 
 // Defaults.
@@ -213,7 +215,9 @@ func New(ctx context.Context, cfg Config) (n *Node, err error) {
 		return nil, fmt.Errorf("node: content store: %w", err)
 	}
 	n.Puller = pull.New(n.ACR, n.RAM, n.STS, n.Net, n.Content, pull.Options{RegistryAddr: n.registryLn.Addr().String(), Clock: clk, Logger: n.log})
-	n.ECI = eci.New(n.Store, n.RAM, n.Net, n.Puller, n.Content, n.Keys, eci.Options{Clock: clk, Logger: n.log})
+	eciOpts := cfg.ECI
+	eciOpts.Clock, eciOpts.Logger = clk, n.log
+	n.ECI = eci.New(n.Store, n.RAM, n.Net, n.Puller, n.Content, n.Keys, eciOpts)
 	eciapi.Register(n.OpenAPI, n.ECI)
 	n.Kube = kube.New(n.Store, n.ECI, n.Keys, clk, n.log)
 	kubeapi.Register(n.OpenAPI, n.Kube)

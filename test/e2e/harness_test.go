@@ -30,10 +30,17 @@ type world struct {
 	a string // the pod account (the operator's)
 }
 
-func newWorld(t testing.TB) *world {
+func newWorld(t testing.TB) *world { return newWorldWith(t, nil) }
+
+// newWorldWith starts a node whose config tune may adjust.
+func newWorldWith(t testing.TB, tune func(*node.Config)) *world {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
-	n, err := node.New(ctx, node.Config{DataDir: t.TempDir(), OpenAPIAddr: "127.0.0.1:0", RegistryAddr: "127.0.0.1:0"})
+	cfg := node.Config{DataDir: t.TempDir(), OpenAPIAddr: "127.0.0.1:0", RegistryAddr: "127.0.0.1:0"}
+	if tune != nil {
+		tune(&cfg)
+	}
+	n, err := node.New(ctx, cfg)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	eciv1 "github.com/rolepull/rolepull/api/eci/v1"
 	"github.com/rolepull/rolepull/internal/kube"
 )
 
@@ -108,6 +109,34 @@ func (e *env) pods(t *testing.T) map[string]kube.PodView {
 	return m
 }
 
+// cacheReady applies an ImageCache manifest and waits until the cache is
+// Ready.
+func (e *env) cacheReady(t *testing.T, manifest, name string) eciv1.ImageCache {
+	t.Helper()
+	e.must(t, "rolepull", "apply", "-f", manifest)
+	for i := 0; ; i++ {
+		var ics []eciv1.ImageCache
+		if err := json.Unmarshal([]byte(e.must(t, "rolepull", "get", "imagecaches", "-o", "json")), &ics); err != nil {
+			t.Fatal(err)
+		}
+		for _, ic := range ics {
+			if ic.Name != name {
+				continue
+			}
+			switch ic.Status.Phase {
+			case "Ready":
+				return ic
+			case "Failed":
+				t.Fatalf("cache %s failed:\n%s", name, e.must(t, "rolepull", "describe", "imagecache", name))
+			}
+		}
+		if i > 300 {
+			t.Fatalf("cache %s is not Ready:\n%s", name, e.must(t, "rolepull", "describe", "imagecache", name))
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
 // owned returns the pods of a Deployment.
 func owned(pods map[string]kube.PodView, deployment string) []kube.PodView {
 	var out []kube.PodView
@@ -158,6 +187,10 @@ func TestExamples(t *testing.T) {
 				t.Errorf("pod %s: %s as %q", p.Name, p.Status, p.Containers[0].Identity)
 			}
 		}
+		ic := e.cacheReady(t, filepath.Join(out, "imagecache.yaml"), "imagecache-sample")
+		if !strings.Contains(ic.Status.Identity, "AliyunServiceRoleForECI") || ic.Status.ExpireDateTime.IsZero() {
+			t.Errorf("cache status %+v", ic.Status)
+		}
 	})
 
 	t.Run("cross-account", func(t *testing.T) {
@@ -166,6 +199,10 @@ func TestExamples(t *testing.T) {
 		pods := owned(e.pods(t), "test-xa")
 		if len(pods) != 1 || pods[0].Status != "ImagesReady" || !strings.Contains(pods[0].Containers[0].Identity, "role/role-assume → ") {
 			t.Fatalf("test-xa: %+v", pods)
+		}
+		ic := e.cacheReady(t, filepath.Join(out, "imagecache.yaml"), "imagecache-sample-xa")
+		if !strings.Contains(ic.Status.Identity, "role/role-acr") {
+			t.Errorf("the cross-account cache was built as %q", ic.Status.Identity)
 		}
 	})
 }
