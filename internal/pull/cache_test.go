@@ -3,6 +3,7 @@ package pull
 import (
 	"context"
 	"errors"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -113,4 +114,28 @@ func TestParseSettings(t *testing.T) {
 			t.Errorf("ParseChains %s accepted", tt.name)
 		}
 	}
+}
+
+// FuzzAnnotations fuzzes the parsers of the pull annotations: no panic,
+// and whatever is accepted is well formed.
+func FuzzAnnotations(f *testing.F) {
+	f.Add("cn-beijing:cri-abc, cri-def", "acs:ram::1609982529000000:role/a", "acs:ram::1298452580000000:role/b")
+	f.Add("cri-a,,cri-b", "", "acs:ram::1:role/x")
+	f.Add(":", "acs:ram::*:role/*", ",")
+	f.Fuzz(func(t *testing.T, ids, services, users string) {
+		if refs, err := ParseInstanceIDs(ids); err == nil {
+			for _, r := range refs {
+				if !strings.HasPrefix(r.InstanceID, "cri-") || strings.ContainsAny(r.InstanceID+r.Region, " ,:") {
+					t.Fatalf("ParseInstanceIDs(%q) accepted %+v", ids, r)
+				}
+			}
+		}
+		if chains, err := ParseChains(services, users); err == nil {
+			for _, c := range chains {
+				if c.Service == "" || strings.ContainsAny(c.Service+c.User, " ,*") {
+					t.Fatalf("ParseChains(%q, %q) accepted %+v", services, users, c)
+				}
+			}
+		}
+	})
 }
