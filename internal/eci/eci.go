@@ -69,11 +69,14 @@ type Service struct {
 	log     *slog.Logger
 	opts    Options
 
-	queue   chan string
-	wg      sync.WaitGroup
-	mu      sync.Mutex
-	retries map[string]int
-	stopped bool
+	queue    chan string
+	stop     chan struct{}
+	stopOnce sync.Once
+	wg       sync.WaitGroup
+	eventMu  sync.Mutex // serializes event writes, so a repeat folds into its count
+	mu       sync.Mutex
+	retries  map[string]int
+	stopped  bool
 }
 
 // New returns a Service; Start runs its reconciler.
@@ -94,7 +97,7 @@ func New(st store.Store, r *ram.Service, n *netmodel.Service, p *pull.Puller, c 
 		opts.CacheSizeUnit = 1 << 30
 	}
 	s := &Service{st: st, ram: r, net: n, puller: p, content: c, keys: keys, clock: clock.Or(opts.Clock), log: opts.Logger, opts: opts,
-		queue: make(chan string, 4096), retries: make(map[string]int)}
+		queue: make(chan string, 4096), stop: make(chan struct{}), retries: make(map[string]int)}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
 	}

@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"sync"
 
 	"github.com/rolepull/rolepull/internal/store"
 )
@@ -12,15 +11,11 @@ import (
 // MaxEvents is how many events an object keeps; older ones are dropped.
 const MaxEvents = 256
 
-// eventMu serializes event writes, so that a repeated event
-// increments its count instead of racing a duplicate.
-var eventMu sync.Mutex
-
 // event records an event on an object (a group or cache id), folding a
 // repeat of the latest event (same type, reason, message) into its count.
 func (s *Service) event(ctx context.Context, id, typ, reason, msg string) {
-	eventMu.Lock()
-	defer eventMu.Unlock()
+	s.eventMu.Lock()
+	defer s.eventMu.Unlock()
 	kvs, _, err := s.st.List(ctx, eventPrefix(id))
 	if err != nil {
 		s.log.Error("list events", "object", id, "err", err)

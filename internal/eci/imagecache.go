@@ -351,6 +351,13 @@ func (s *Service) buildCache(ctx context.Context, id string) {
 }
 
 func (s *Service) failCache(ctx context.Context, id string, updating bool, msg string) {
+	if !updating {
+		// A failed cache pins nothing — what it fetched is garbage — and
+		// it lets go before it reports Failed, so no reader sees both.
+		if err := s.content.Unpin(ctx, id); err != nil {
+			s.log.Error("unpin failed cache", "cache", id, "err", err)
+		}
+	}
 	s.event(ctx, id, "Warning", "Failed", msg)
 	s.updateCache(ctx, id, func(c *ImageCache) error {
 		c.Message = msg
@@ -362,10 +369,6 @@ func (s *Service) failCache(ctx context.Context, id string, updating bool, msg s
 		c.ExpireTime = s.now().Add(FailedCacheTTL)
 		return nil
 	})
-	if !updating {
-		// A failed cache pins nothing: what it fetched is garbage.
-		s.content.Unpin(ctx, id)
-	}
 }
 
 // expireCaches deletes caches past their expiry (retention, or 24 h after

@@ -16,6 +16,10 @@ import (
 // the queue, and every group still Pending is queued at once, so work
 // interrupted by a restart resumes.
 func (s *Service) Start(ctx context.Context) error {
+	go func() {
+		<-ctx.Done()
+		s.stopOnce.Do(func() { close(s.stop) })
+	}()
 	for i := 0; i < s.opts.Workers; i++ {
 		s.wg.Add(1)
 		go func() {
@@ -88,8 +92,14 @@ func (s *Service) enqueue(id string) {
 	select {
 	case s.queue <- id:
 	default:
-		// The queue is full: the periodic resync of Start picks it up.
-		go func() { s.queue <- id }()
+		// The queue is full: hand the id over when a worker frees a slot,
+		// or drop it when the service stops (Start re-queues pending work).
+		go func() {
+			select {
+			case s.queue <- id:
+			case <-s.stop:
+			}
+		}()
 	}
 }
 
@@ -151,7 +161,7 @@ func (s *Service) reconcile(ctx context.Context, id string) {
 				evReason = "Unauthorized" // the vendor's event for the service-linked role
 			}
 			s.event(ctx, g.ID, "Warning", evReason, msg)
-			g, _ = s.update(ctx, g.ID, func(g *ContainerGroup) error {
+			g, err = s.update(ctx, g.ID, func(g *ContainerGroup) error {
 				cs := &g.ContainerStatuses[i]
 				cs.Reason, cs.Message, cs.FailureKind = reason, msg, string(kind)
 				if kind == pull.Invalid {
@@ -160,6 +170,9 @@ func (s *Service) reconcile(ctx context.Context, id string) {
 				}
 				return nil
 			})
+			if err != nil {
+				return // deleted meanwhile, or the store failed: nothing to record into
+			}
 			if kind != pull.Invalid {
 				retry = true
 			}

@@ -133,13 +133,14 @@ func registryInfo(p openapi.Params, account string, ps *problems) ([]pull.Instan
 		if svc == "" {
 			continue
 		}
-		ok := roleARN(at("ArnService"), svc, ps)
-		if role, err := arn.ParseRole(svc); err == nil && role.Account != account {
+		role, ok := roleARN(at("ArnService"), svc, ps)
+		if ok && role.Account != account {
 			ps.add(at("ArnService"), "%q is a role of account %s, but the ECI service acts for account %s, which owns this group: name a role of %s here (trusting eci.aliyuncs.com), and the role of %s in %s", svc, role.Account, account, account, role.Account, at("ArnUser"))
 			ok = false
 		}
 		if usr != "" {
-			ok = roleARN(at("ArnUser"), usr, ps) && ok
+			_, userOK := roleARN(at("ArnUser"), usr, ps)
+			ok = ok && userOK
 		}
 		if ch := (pull.Chain{Service: svc, User: usr}); ok && !slices.Contains(chains, ch) {
 			chains = append(chains, ch)
@@ -148,12 +149,14 @@ func registryInfo(p openapi.Params, account string, ps *problems) ([]pull.Instan
 	return instances, chains
 }
 
-func roleARN(field, s string, ps *problems) bool {
-	if _, err := arn.ParseRole(s); err != nil {
+// roleARN parses a role ARN, reporting a malformed one.
+func roleARN(field, s string, ps *problems) (arn.Principal, bool) {
+	role, err := arn.ParseRole(s)
+	if err != nil {
 		ps.add(field, "%v: write a role ARN such as acs:ram::UID:role/NAME", err)
-		return false
+		return arn.Principal{}, false
 	}
-	return true
+	return role, true
 }
 
 // entryDomains reads and checks an entry's Domain.N: host names, lower
@@ -162,9 +165,10 @@ func entryDomains(p openapi.Params, name string, ps *problems) []string {
 	n := listLen(p, name, maxDomains, ps)
 	var out []string
 	for j := 1; j <= n; j++ {
-		d := strings.ToLower(p.Get(fmt.Sprintf("%s.%d", name, j)))
+		given := p.Get(fmt.Sprintf("%s.%d", name, j))
+		d := strings.ToLower(given)
 		if !isDomain(d) {
-			ps.add(fmt.Sprintf("%s.%d", name, j), "%q is not a domain name: write a host such as test1-registry.example.com, with no scheme, port or path", d)
+			ps.add(fmt.Sprintf("%s.%d", name, j), "%.128q is not a domain name: write a host such as test1-registry.example.com, with no scheme, port or path", given)
 			continue
 		}
 		if !slices.Contains(out, d) {

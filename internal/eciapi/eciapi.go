@@ -2,6 +2,7 @@ package eciapi
 
 import (
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -21,6 +22,10 @@ func Register(srv *openapi.Server, svc *eci.Service) {
 	srv.Handle(Version, "DescribeContainerGroups", a.describeContainerGroups)
 	srv.Handle(Version, "DescribeContainerGroupEvents", a.describeContainerGroupEvents)
 	srv.Handle(Version, "DeleteContainerGroup", a.deleteContainerGroup)
+	srv.Handle(Version, "CreateImageCache", a.createImageCache)
+	srv.Handle(Version, "DescribeImageCaches", a.describeImageCaches)
+	srv.Handle(Version, "UpdateImageCache", a.updateImageCache)
+	srv.Handle(Version, "DeleteImageCache", a.deleteImageCache)
 }
 
 type api struct{ eci *eci.Service }
@@ -82,7 +87,7 @@ func (ps problems) err() error {
 func listLen(p openapi.Params, name string, limit int, ps *problems) int {
 	present := map[int]bool{}
 	n := 0
-	for _, k := range p.Keys(name + ".") {
+	for _, k := range sortedKeys(p, name+".") {
 		idx, _, _ := strings.Cut(k[len(name)+1:], ".")
 		i, ok := index(idx)
 		if !ok {
@@ -105,6 +110,15 @@ func listLen(p openapi.Params, name string, limit int, ps *problems) int {
 	return n
 }
 
+// sortedKeys returns the parameter names with prefix in order, so that
+// the problems reported, and the code named after the first, are the same
+// for the same request.
+func sortedKeys(p openapi.Params, prefix string) []string {
+	keys := p.Keys(prefix)
+	slices.Sort(keys)
+	return keys
+}
+
 // index parses a list index: 1–9999, no sign, no leading zero.
 func index(s string) (int, bool) {
 	if s == "" || len(s) > 4 || s[0] == '0' {
@@ -123,7 +137,7 @@ func index(s string) (int, bool) {
 // fields, or NAME.<i>.<list>.<j> with list in lists: a misspelt field of a
 // security-relevant list is an error, not silently dropped.
 func onlyFields(p openapi.Params, name string, fields, lists []string, ps *problems) {
-	for _, k := range p.Keys(name + ".") {
+	for _, k := range sortedKeys(p, name+".") {
 		_, rest, _ := strings.Cut(k[len(name)+1:], ".")
 		ok := false
 		for _, f := range fields {

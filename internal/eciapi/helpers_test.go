@@ -38,7 +38,7 @@ type cred struct{ ID, Secret string }
 
 // world is one rolepull node on loopback ports, as `rolepull up` runs it.
 type world struct {
-	t       *testing.T
+	t       testing.TB
 	n       *node.Node
 	dataDir string
 	host    string // the OpenAPI listener, 127.0.0.1:PORT
@@ -50,7 +50,7 @@ type world struct {
 	tr *http.Transport
 }
 
-func newWorld(t *testing.T) *world {
+func newWorld(t testing.TB) *world {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	dir := t.TempDir()

@@ -17,6 +17,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/equality"
 
+	"github.com/rolepull/rolepull/internal/arn"
 	"github.com/rolepull/rolepull/internal/clock"
 	"github.com/rolepull/rolepull/internal/eci"
 	"github.com/rolepull/rolepull/internal/keyring"
@@ -195,6 +196,15 @@ func (s *Service) validate(ctx context.Context, t Target, objs []Object) ([]plan
 				}
 				return err == nil, err
 			})
+		}
+		annAt := "metadata"
+		if o.Kind == "Deployment" {
+			annAt = "spec.template.metadata"
+		}
+		for _, c := range p.settings.chains {
+			if r, err := arn.ParseRole(c.Service); err == nil && r.Account != t.Account {
+				e.add(annAt+".annotations["+AnnServiceARNs+"]", "%s is a role of account %s, but acr-service-arns names roles of the pod's own account %s (a role of the registry's account goes in acr-user-arns)", c.Service, r.Account, t.Account)
+			}
 		}
 		if o.Kind != "Namespace" && o.Kind != "ImageCache" && !namespaces[m.Namespace] {
 			if ok, err := s.namespaceExists(ctx, t.Account, m.Namespace); err != nil {

@@ -330,6 +330,9 @@ func (n *Node) Run(ctx context.Context) error {
 	}
 	shut, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
 	defer cancel()
+	stopECI()
+	n.ECI.Wait()
+	n.Puller.Close() // its idle connections would hold the registry's shutdown
 	return errors.Join(err, n.openapiHTTP.Shutdown(shut), n.registryHTTP.Shutdown(shut))
 }
 

@@ -189,9 +189,10 @@ func eciErrors(err error) []*eci.Error {
 }
 
 // eciWire maps Elastic Container Instance errors. The first decides the
-// code; the message names every field with its problem. A missing group
+// code; the message names every field with its problem. A missing object
 // is InvalidParameter.NotFound, the code the vendor's Terraform provider
-// treats as "gone" for DescribeContainerGroups.
+// treats as "gone" for DescribeContainerGroups; an object in the wrong
+// state is OperationConflict.
 func eciWire(ee []*eci.Error) *Error {
 	msgs := make([]string, len(ee))
 	for i, e := range ee {
@@ -204,7 +205,7 @@ func eciWire(ee []*eci.Error) *Error {
 	first := ee[0]
 	switch {
 	case errors.Is(first, eci.ErrNotFound):
-		return Errorf(http.StatusNotFound, "InvalidParameter.NotFound", "%s. DescribeContainerGroups lists the container groups of your account in a region.", msg)
+		return Errorf(http.StatusNotFound, "InvalidParameter.NotFound", "%s.%s", msg, eciLister[first.Field])
 	case errors.Is(first, eci.ErrInvalid):
 		code := "InvalidParameter"
 		if first.Field != "" {
@@ -215,4 +216,11 @@ func eciWire(ee []*eci.Error) *Error {
 		return Errorf(http.StatusConflict, "OperationConflict", "%s.", msg)
 	}
 	return Errorf(http.StatusInternalServerError, "InternalError", "The request processing has failed due to some unknown error.")
+}
+
+// eciLister names, for a field naming a missing object, the call that
+// lists what exists.
+var eciLister = map[string]string{
+	"ContainerGroupId": " DescribeContainerGroups lists the container groups of your account in a region.",
+	"ImageCacheId":     " DescribeImageCaches lists the image caches of your account in a region.",
 }

@@ -10,6 +10,7 @@ import (
 	"net"
 	"net/http"
 	"net/netip"
+	"slices"
 	"strings"
 	"sync"
 	"syscall"
@@ -83,6 +84,18 @@ func New(a *acr.Service, r *ram.Service, s *sts.Service, n *netmodel.Service, c 
 	return p
 }
 
+// Close closes the idle connections of every transport, so that a server
+// shutting down is not held by connections the puller keeps open.
+func (p *Puller) Close() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for _, t := range p.transports {
+		if c, ok := t.(interface{ CloseIdleConnections() }); ok {
+			c.CloseIdleConnections()
+		}
+	}
+}
+
 // CacheStats returns the credential cache's hit and miss counts.
 func (p *Puller) CacheStats() (hits, misses int) { return p.creds.stats() }
 
@@ -147,6 +160,10 @@ func (p *Puller) Plan(ctx context.Context, s Settings, image string) (Plan, erro
 	if t.Domain == acr.UserDomain {
 		// A custom domain is ACR only through acr-instance-ids (DESIGN §2).
 		ref, listed := listed(s, inst.InstanceID)
+		if listed && len(ref.Domains) > 0 && !slices.Contains(ref.Domains, t.Host) {
+			// AcrRegistryInfo.Domain limits the instance's domains.
+			listed = false
+		}
 		if !listed {
 			pl = p.planOther(pl, host)
 			pl.served, pl.Source = true, p.egress(ctx, s)
