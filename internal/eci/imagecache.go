@@ -312,8 +312,17 @@ func (s *Service) buildCache(ctx context.Context, id string) {
 	var total int64
 	for i, img := range c.Images {
 		res, err := s.puller.Pull(ctx, settings, img, pull.FetchOptions{
-			Pin: func(ds []digest.Digest) error { return s.pinMore(ctx, id, ds) },
+			Pin: func(ds []digest.Digest) error {
+				if _, _, err := s.getCache(ctx, id); err != nil {
+					return err // deleted while building: pin nothing more
+				}
+				return s.pinMore(ctx, id, ds)
+			},
 		})
+		if _, _, gerr := s.getCache(ctx, id); errors.Is(gerr, ErrNotFound) {
+			s.content.Unpin(ctx, id) // deleted while building: let its blobs go
+			return
+		}
 		if err != nil {
 			s.failCache(ctx, id, updating, fmt.Sprintf("image %q: %v", img, err))
 			return
@@ -345,6 +354,10 @@ func (s *Service) buildCache(ctx context.Context, id string) {
 		}
 		return nil
 	})
+	if errors.Is(err, ErrNotFound) {
+		s.content.Unpin(ctx, id) // deleted at the last moment
+		return
+	}
 	if err == nil {
 		s.event(ctx, id, "Normal", "Ready", fmt.Sprintf("image cache %s is ready: %d image(s), %s, built as %s", c.Name, len(cached), humanSize(c.Bytes()), c.Identity))
 	}

@@ -84,26 +84,26 @@ func cacheImages(p openapi.Params, required bool, ps *problems) []string {
 
 // cacheSize reads ImageCacheSize, in GiB; ok is false when it was left out.
 func cacheSize(p openapi.Params, ps *problems) (int, bool) {
-	return boundedInt(p, "ImageCacheSize", eci.MinCacheSizeGiB, eci.MaxCacheSizeGiB, ps,
-		"want a whole number of GiB from %d to %d, or leave it out for %d GiB; the images must fit (twice their size is advised)", eci.DefaultCacheSizeGiB)
+	return boundedInt(p, "ImageCacheSize", eci.MinCacheSizeGiB, eci.MaxCacheSizeGiB, "GiB",
+		fmt.Sprintf("for %d GiB; the images must fit (twice their size is advised)", eci.DefaultCacheSizeGiB), ps)
 }
 
 // retentionDays reads RetentionDays; ok is false when it was left out.
 func retentionDays(p openapi.Params, ps *problems) (int, bool) {
-	return boundedInt(p, "RetentionDays", eci.MinRetentionDays, eci.MaxRetentionDays, ps,
-		"want a whole number of days from %d to %d, or leave it out for a cache that never expires")
+	return boundedInt(p, "RetentionDays", eci.MinRetentionDays, eci.MaxRetentionDays, "days", "for a cache that never expires", ps)
 }
 
-// boundedInt reads an optional integer in [lo, hi]; hint is a format
-// taking lo, hi and then extra.
-func boundedInt(p openapi.Params, name string, lo, hi int, ps *problems, hint string, extra ...any) (int, bool) {
+// boundedInt reads an optional whole number of unit in [lo, hi]; ok is
+// false when it was left out or refused. Sent, 0 is refused like any
+// value out of range: only leaving it out means "the default".
+func boundedInt(p openapi.Params, name string, lo, hi int, unit, leftOut string, ps *problems) (int, bool) {
 	s := p.Get(name)
 	if s == "" {
 		return 0, false
 	}
 	n, err := strconv.Atoi(s)
 	if err != nil || n < lo || n > hi {
-		ps.add(name, "%.32q: "+hint, append([]any{s, lo, hi}, extra...)...)
+		ps.add(name, "%.32q: want a whole number of %s from %d to %d, or leave it out %s", s, unit, lo, hi, leftOut)
 		return 0, false
 	}
 	return n, true

@@ -534,7 +534,7 @@ func (p *Puller) fetchOnce(ctx context.Context, pl Plan, fo FetchOptions) (Resul
 	store := func(d v1.Hash, size int64, fetch func() (io.ReadCloser, error)) error {
 		dg := digest.Digest(d.String())
 		res.Digests = append(res.Digests, dg)
-		return p.content.Ingest(ctx, dg, size, func(context.Context) (io.ReadCloser, error) { return fetch() }, nil)
+		return p.ingest(ctx, dg, size, func(context.Context) (io.ReadCloser, error) { return fetch() }, nil)
 	}
 	bytesOf := func(b []byte) func() (io.ReadCloser, error) {
 		return func() (io.ReadCloser, error) { return io.NopCloser(strings.NewReader(string(b))), nil }
@@ -566,11 +566,9 @@ func (p *Puller) fetchOnce(ctx context.Context, pl Plan, fo FetchOptions) (Resul
 	// The config is fetched only when the store lacks it (Ingest calls
 	// fetch only then): 200 pods of one image fetch it once.
 	if err := store(m.Config.Digest, m.Config.Size, func() (io.ReadCloser, error) {
-		raw, err := img.RawConfigFile()
-		if err != nil {
-			return nil, err
-		}
-		return io.NopCloser(strings.NewReader(string(raw))), nil
+		// A fresh request per attempt: the image object would hand back
+		// what a failed first attempt left behind.
+		return p.blob(ctx, pl, digest.Digest(m.Config.Digest.String()))
 	}); err != nil {
 		return Result{}, err
 	}
@@ -624,19 +622,15 @@ func (p *Puller) fetchOnce(ctx context.Context, pl Plan, fo FetchOptions) (Resul
 			var last int64
 			// The fetch honours the context Ingest gives it: when pulls share
 			// one fetch, one pull's cancellation does not end the others'.
-			fetch := func(fctx context.Context) (io.ReadCloser, error) {
-				ref, opts, err := p.remote(fctx, pl)
-				if err != nil {
-					return nil, err
+			fetch := func(fctx context.Context) (io.ReadCloser, error) { return p.blob(fctx, pl, digests[i]) }
+			err := p.ingest(gctx, digests[i], sizes[i], fetch, func(n int64) {
+				if n < last { // a retry starts again from zero
+					report(-last, false)
+					last = 0
 				}
-				rl, err := remote.Layer(ref.Context().Digest(digests[i].String()), opts...)
-				if err != nil {
-					return nil, err
-				}
-				return rl.Compressed()
-			}
-			err := p.content.Ingest(gctx, digests[i], sizes[i], fetch,
-				func(n int64) { report(n-last, false); last = n })
+				report(n-last, false)
+				last = n
+			})
 			if err == nil {
 				report(sizes[i]-last, true)
 			}
@@ -649,6 +643,72 @@ func (p *Puller) fetchOnce(ctx context.Context, pl Plan, fo FetchOptions) (Resul
 	res.Digests = append(res.Digests, digests...)
 	res.Bytes = pr.Bytes + int64(len(raw)) + m.Config.Size
 	return res, nil
+}
+
+// blob opens one blob of a plan's repository with a request of its own.
+func (p *Puller) blob(ctx context.Context, pl Plan, d digest.Digest) (io.ReadCloser, error) {
+	ref, opts, err := p.remote(ctx, pl)
+	if err != nil {
+		return nil, err
+	}
+	rl, err := remote.Layer(ref.Context().Digest(d.String()), opts...)
+	if err != nil {
+		return nil, err
+	}
+	rc, err := rl.Compressed()
+	if err != nil {
+		return nil, err
+	}
+	return transferReader{rc}, nil
+}
+
+// errTransfer marks a blob whose bytes broke off or failed verification on
+// the way: worth fetching again.
+var errTransfer = errors.New("blob transfer failed")
+
+type transferReader struct{ io.ReadCloser }
+
+func (r transferReader) Read(p []byte) (int, error) {
+	n, err := r.ReadCloser.Read(p)
+	if err != nil && err != io.EOF {
+		err = fmt.Errorf("%w: %w", errTransfer, err)
+	}
+	return n, err
+}
+
+// ingest stores one blob, fetching it again from the start — the store
+// keeps nothing of a failed attempt — when it was cut short, corrupted in
+// transit or refused with a 5xx, a few times, with back-off.
+func (p *Puller) ingest(ctx context.Context, d digest.Digest, size int64, fetch func(context.Context) (io.ReadCloser, error), progress func(int64)) error {
+	var err error
+	for attempt := 0; attempt < layerAttempts; attempt++ {
+		if attempt > 0 {
+			if progress != nil {
+				progress(0)
+			}
+			if !clock.Sleep(ctx, time.Duration(attempt)*200*time.Millisecond) {
+				return ctx.Err()
+			}
+		}
+		if err = p.content.Ingest(ctx, d, size, fetch, progress); err == nil || !transient(err) {
+			return err
+		}
+		p.log.Warn("blob fetch failed; retrying", "digest", d, "attempt", attempt+1, "err", err)
+	}
+	return err
+}
+
+// layerAttempts bounds how often one blob is fetched.
+const layerAttempts = 5
+
+// transient reports an error worth fetching again: the connection broke,
+// the bytes were wrong or short, or the registry answered 5xx or 429.
+func transient(err error) bool {
+	var te *transport.Error
+	if errors.As(err, &te) {
+		return te.StatusCode >= 500 || te.StatusCode == http.StatusTooManyRequests
+	}
+	return isNetworkError(err) || errors.Is(err, errTransfer) || errors.Is(err, content.ErrDigestMismatch) || errors.Is(err, content.ErrSizeMismatch)
 }
 
 func isUnauthorized(err error) bool {
@@ -688,8 +748,11 @@ func (p *Puller) classify(pl Plan, err error) error {
 	if isNetworkError(err) {
 		return fail(Network, pl.Image, inst, "", err, "check the instance's network access (VPC binding, internet access and allow-list)", "the registry %s is unreachable from %s: %v", pl.Host, pl.Source, err)
 	}
-	if errors.Is(err, content.ErrDigestMismatch) || errors.Is(err, content.ErrSizeMismatch) {
-		return fail(Internal, pl.Image, inst, "", err, "", "the registry served corrupt content: %v", err)
+	if errors.Is(err, content.ErrSizeMismatch) || errors.Is(err, errTransfer) {
+		return fail(Network, pl.Image, inst, "", err, "check the network between the pod and "+pl.Host+"; the pull retries with back-off", "the registry %s cut a blob short, %d times: %v", pl.Host, layerAttempts, err)
+	}
+	if errors.Is(err, content.ErrDigestMismatch) {
+		return fail(Internal, pl.Image, inst, "", err, "", "the registry served corrupt content, %d times: %v", layerAttempts, err)
 	}
 	return fail(Internal, pl.Image, inst, "", err, "", "%v", err)
 }

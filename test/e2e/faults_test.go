@@ -1,0 +1,149 @@
+package e2e
+
+import (
+	"bytes"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+
+	"github.com/rolepull/rolepull/internal/acr"
+	"github.com/rolepull/rolepull/internal/pull"
+)
+
+// faultyRegistry serves the node's registry but breaks the first blob GETs
+// the way networks and servers break: a body cut in the middle, a 503, a
+// flipped byte, a reset.
+type faultyRegistry struct {
+	next   http.Handler
+	faults []string // consumed in order, one per blob GET
+	mu     sync.Mutex
+	served atomic.Int64
+}
+
+func (f *faultyRegistry) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if r.Method != http.MethodGet || !strings.Contains(r.URL.Path, "/blobs/sha256:") {
+		f.next.ServeHTTP(w, r)
+		return
+	}
+	f.mu.Lock()
+	fault := ""
+	if len(f.faults) > 0 {
+		fault, f.faults = f.faults[0], f.faults[1:]
+	}
+	f.mu.Unlock()
+	rec := httptest.NewRecorder()
+	f.next.ServeHTTP(rec, r)
+	body := rec.Body.Bytes()
+	for k, v := range rec.Header() {
+		w.Header()[k] = v
+	}
+	switch fault {
+	case "truncate":
+		w.WriteHeader(rec.Code)
+		w.Write(body[:len(body)/2])
+		hijackClose(w, false)
+		return
+	case "reset":
+		hijackClose(w, true)
+		return
+	case "503":
+		http.Error(w, `{"errors":[{"code":"UNAVAILABLE","message":"injected"}]}`, http.StatusServiceUnavailable)
+		return
+	case "corrupt":
+		b := bytes.Clone(body)
+		b[len(b)/2] ^= 0xff
+		body = b
+	}
+	f.served.Add(1)
+	w.WriteHeader(rec.Code)
+	w.Write(body)
+}
+
+func hijackClose(w http.ResponseWriter, reset bool) {
+	if f, ok := w.(http.Flusher); ok {
+		f.Flush()
+	}
+	conn, _, err := w.(http.Hijacker).Hijack()
+	if err != nil {
+		return
+	}
+	if tc, ok := conn.(*net.TCPConn); ok && reset {
+		tc.SetLinger(0)
+	}
+	conn.Close()
+}
+
+// A pull survives a registry that cuts, refuses, corrupts and resets
+// layers: it fetches them again, and what it stores re-hashes correctly.
+func TestPullSurvivesRegistryFaults(t *testing.T) {
+	w := newWorld(t)
+	ee := w.instance(w.a, "cn-hangzhou", "faulty", acr.SpecEnterpriseStandard, true)
+	host := ee.PublicHost(acr.DefaultBase)
+	img := w.push(ee, host, "eci_test/app:1", 4)
+
+	faulty := &faultyRegistry{next: w.n.Registry, faults: []string{"truncate", "", "503", "", "corrupt", "", "reset", "", "truncate"}}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := &http.Server{Handler: faulty}
+	go srv.Serve(ln)
+	t.Cleanup(func() { srv.Close() })
+	p := pull.New(w.n.ACR, w.n.RAM, w.n.STS, w.n.Net, w.n.Content, pull.Options{RegistryAddr: ln.Addr().String()})
+	defer p.Close()
+
+	res, err := p.Pull(t.Context(), pull.Settings{Account: w.a, Region: "cn-hangzhou", Session: "eci-faults"}, host+"/eci_test/app:1", pull.FetchOptions{})
+	if err != nil {
+		t.Fatalf("pull through a faulty registry: %v", err)
+	}
+	want, _ := img.Digest()
+	if res.Digest.String() != want.String() {
+		t.Errorf("pulled %s, want %s", res.Digest, want)
+	}
+	bad, err := w.n.Content.Verify(t.Context(), false)
+	if err != nil || len(bad) > 0 {
+		t.Fatalf("after the faults: %v, corrupt blobs %v", err, bad)
+	}
+	for _, d := range res.Digests {
+		if ok, _ := w.n.Content.Has(t.Context(), d); !ok {
+			t.Errorf("%s missing", d)
+		}
+	}
+	if faulty.faults != nil && len(faulty.faults) > 0 {
+		t.Errorf("%d faults were never hit: the test did not exercise them", len(faulty.faults))
+	}
+}
+
+// A registry that keeps failing fails the pull within the retry budget,
+// as a network failure — it never hangs and never stores a partial blob.
+func TestPullGivesUpOnABrokenRegistry(t *testing.T) {
+	w := newWorld(t)
+	ee := w.instance(w.a, "cn-hangzhou", "broken", acr.SpecEnterpriseStandard, true)
+	host := ee.PublicHost(acr.DefaultBase)
+	w.push(ee, host, "eci_test/app:1", 1)
+	faults := make([]string, 64)
+	for i := range faults {
+		faults[i] = "reset"
+	}
+	faulty := &faultyRegistry{next: w.n.Registry, faults: faults}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := &http.Server{Handler: faulty}
+	go srv.Serve(ln)
+	t.Cleanup(func() { srv.Close() })
+	p := pull.New(w.n.ACR, w.n.RAM, w.n.STS, w.n.Net, w.n.Content, pull.Options{RegistryAddr: ln.Addr().String()})
+	defer p.Close()
+	_, err = p.Pull(t.Context(), pull.Settings{Account: w.a, Region: "cn-hangzhou", Session: "eci-broken"}, host+"/eci_test/app:1", pull.FetchOptions{})
+	if pull.KindOf(err) != pull.Network {
+		t.Fatalf("pull = %v (kind %s), want a network failure", err, pull.KindOf(err))
+	}
+	if bad, err := w.n.Content.Verify(t.Context(), false); err != nil || len(bad) > 0 {
+		t.Fatalf("Verify: %v, %v", err, bad)
+	}
+}
