@@ -25,9 +25,10 @@ import (
 const eciTrust = `{"Version":"1","Statement":[{"Effect":"Allow","Action":"sts:AssumeRole","Principal":{"Service":["eci.aliyuncs.com"]}}]}`
 
 type world struct {
-	t testing.TB
-	n *node.Node
-	a string // the pod account (the operator's)
+	t    testing.TB
+	n    *node.Node
+	a    string // the pod account (the operator's)
+	data string // the node's data directory
 }
 
 func newWorld(t testing.TB) *world { return newWorldWith(t, nil) }
@@ -47,7 +48,7 @@ func newWorldWith(t testing.TB, tune func(*node.Config)) *world {
 	done := make(chan struct{})
 	go func() { n.Run(ctx); close(done) }()
 	t.Cleanup(func() { cancel(); <-done; n.Close() })
-	return &world{t: t, n: n, a: n.Operator.ID}
+	return &world{t: t, n: n, a: n.Operator.ID, data: cfg.DataDir}
 }
 
 func (w *world) account(name string) string {
