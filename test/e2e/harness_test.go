@@ -117,10 +117,21 @@ func (w *world) hostTransport() http.RoundTripper {
 	}}
 }
 
-// push pushes a random image to host/repo:tag as the instance owner's root.
+// push pushes a random image of small layers to host/repo:tag as the
+// instance owner's root.
 func (w *world) push(inst acr.Instance, host, repo string, layers int64) v1.Image {
 	w.t.Helper()
-	img, err := random.Image(2048, layers)
+	return w.pushImage(inst, host, repo, 2048, layers)
+}
+
+// pushLayers pushes an image of 8 random layers of the given size.
+func pushLayers(w *world, inst acr.Instance, host, repo string, size int64) v1.Image {
+	return w.pushImage(inst, host, repo, size, 8)
+}
+
+func (w *world) pushImage(inst acr.Instance, host, repo string, size, layers int64) v1.Image {
+	w.t.Helper()
+	img, err := random.Image(size, layers)
 	if err != nil {
 		w.t.Fatal(err)
 	}
