@@ -484,18 +484,24 @@ func (p *Puller) Fetch(ctx context.Context, pl Plan, opts FetchOptions) (Result,
 // remote returns the reference to dial and the options that carry the
 // plan's identity and transport.
 func (p *Puller) remote(ctx context.Context, pl Plan) (name.Reference, []remote.Option, error) {
+	ref, opts, _, err := p.remoteAuth(ctx, pl)
+	return ref, opts, err
+}
+
+// remoteAuth is remote, with the authenticator it chose.
+func (p *Puller) remoteAuth(ctx context.Context, pl Plan) (name.Reference, []remote.Option, authn.Authenticator, error) {
 	auth := authn.Anonymous
 	ref := pl.Ref
 	switch {
 	case pl.ACR:
 		pw, err := p.credentials(ctx, pl)
 		if err != nil {
-			return nil, nil, err
+			return nil, nil, nil, err
 		}
 		auth = &authn.Basic{Username: pw.Username, Password: pw.Password}
 		repo, err := name.NewRepository(pl.Host+"/"+pl.Ref.Context().RepositoryStr(), name.Insecure)
 		if err != nil {
-			return nil, nil, err
+			return nil, nil, nil, err
 		}
 		if d, ok := pl.Ref.(name.Digest); ok {
 			ref = repo.Digest(d.DigestStr())
@@ -509,7 +515,7 @@ func (p *Puller) remote(ctx context.Context, pl Plan) (name.Reference, []remote.
 		// The listener speaks plain HTTP.
 		r, err := name.ParseReference(pl.Ref.Name(), name.Insecure)
 		if err != nil {
-			return nil, nil, err
+			return nil, nil, nil, err
 		}
 		ref = r
 	}
@@ -517,7 +523,7 @@ func (p *Puller) remote(ctx context.Context, pl Plan) (name.Reference, []remote.
 		remote.WithAuth(auth), remote.WithTransport(p.transport(pl)), remote.WithContext(ctx),
 		remote.WithPlatform(p.opts.Platform), remote.WithRetryBackoff(remote.Backoff{Duration: 200 * time.Millisecond, Factor: 2, Steps: 3}),
 	}
-	return ref, opts, nil
+	return ref, opts, auth, nil
 }
 
 func (p *Puller) fetchOnce(ctx context.Context, pl Plan, fo FetchOptions) (Result, error) {
@@ -565,10 +571,14 @@ func (p *Puller) fetchOnce(ctx context.Context, pl Plan, fo FetchOptions) (Resul
 	}
 	// The config is fetched only when the store lacks it (Ingest calls
 	// fetch only then): 200 pods of one image fetch it once.
+	blob, err := p.blobs(ctx, pl)
+	if err != nil {
+		return Result{}, err
+	}
+	// A fresh request per attempt: the image object would hand back what a
+	// failed first attempt left behind.
 	if err := store(m.Config.Digest, m.Config.Size, func() (io.ReadCloser, error) {
-		// A fresh request per attempt: the image object would hand back
-		// what a failed first attempt left behind.
-		return p.blob(ctx, pl, digest.Digest(m.Config.Digest.String()))
+		return blob(ctx, digest.Digest(m.Config.Digest.String()))
 	}); err != nil {
 		return Result{}, err
 	}
@@ -622,7 +632,7 @@ func (p *Puller) fetchOnce(ctx context.Context, pl Plan, fo FetchOptions) (Resul
 			var last int64
 			// The fetch honours the context Ingest gives it: when pulls share
 			// one fetch, one pull's cancellation does not end the others'.
-			fetch := func(fctx context.Context) (io.ReadCloser, error) { return p.blob(fctx, pl, digests[i]) }
+			fetch := func(fctx context.Context) (io.ReadCloser, error) { return blob(fctx, digests[i]) }
 			err := p.ingest(gctx, digests[i], sizes[i], fetch, func(n int64) {
 				if n < last { // a retry starts again from zero
 					report(-last, false)
@@ -645,21 +655,38 @@ func (p *Puller) fetchOnce(ctx context.Context, pl Plan, fo FetchOptions) (Resul
 	return res, nil
 }
 
-// blob opens one blob of a plan's repository with a request of its own.
-func (p *Puller) blob(ctx context.Context, pl Plan, d digest.Digest) (io.ReadCloser, error) {
-	ref, opts, err := p.remote(ctx, pl)
+// blobs returns a function that opens one blob of a plan's repository with
+// a plain GET through an authenticating transport (one bearer token for
+// the whole pull, renewed on a 401). The store verifies each blob's digest
+// as it writes it; a library that verified too would hash every byte twice
+// (bench/results/pull.md measured the cost).
+func (p *Puller) blobs(ctx context.Context, pl Plan) (func(context.Context, digest.Digest) (io.ReadCloser, error), error) {
+	ref, _, auth, err := p.remoteAuth(ctx, pl)
 	if err != nil {
 		return nil, err
 	}
-	rl, err := remote.Layer(ref.Context().Digest(d.String()), opts...)
+	repo := ref.Context()
+	rt, err := transport.NewWithContext(ctx, repo.Registry, auth, p.transport(pl), []string{repo.Scope(transport.PullScope)})
 	if err != nil {
 		return nil, err
 	}
-	rc, err := rl.Compressed()
-	if err != nil {
-		return nil, err
-	}
-	return transferReader{rc}, nil
+	client := &http.Client{Transport: rt}
+	base := repo.Scheme() + "://" + repo.RegistryStr() + "/v2/" + repo.RepositoryStr() + "/blobs/"
+	return func(ctx context.Context, d digest.Digest) (io.ReadCloser, error) {
+		req, err := http.NewRequestWithContext(ctx, http.MethodGet, base+d.String(), nil)
+		if err != nil {
+			return nil, err
+		}
+		resp, err := client.Do(req)
+		if err != nil {
+			return nil, err
+		}
+		if err := transport.CheckError(resp, http.StatusOK); err != nil {
+			resp.Body.Close()
+			return nil, err
+		}
+		return transferReader{resp.Body}, nil
+	}, nil
 }
 
 // errTransfer marks a blob whose bytes broke off or failed verification on
