@@ -233,7 +233,7 @@ func (s *Store) ingest(ctx context.Context, dgst digest.Digest, size int64, fetc
 	if size < 0 {
 		limit = s.maxBlob + 1
 	}
-	hw := &hashWriter{w: tmp, h: dgst.Algorithm().Hash(), report: report}
+	hw := &hashWriter{w: tmp, h: dgst.Algorithm().Hash(), report: report, writeback: writeback(tmp)}
 	buf := bufPool.Get().(*[]byte)
 	n, err := io.CopyBuffer(hw, io.LimitReader(ctxReader{ctx, rc}, limit), *buf)
 	bufPool.Put(buf)
@@ -325,7 +325,16 @@ type hashWriter struct {
 	n      int64
 	err    error // the writer's error, told apart from the reader's
 	report func(int64)
+	// writeback, if set, starts writing [off, off+n) to disk without
+	// waiting; it is called every writebackBytes, so that the disk works
+	// while the blob streams in and the final fsync has little left to do.
+	writeback func(off, n int64)
+	started   int64
 }
+
+// writebackBytes is how much a blob may have dirty in the page cache before
+// its writeback is started.
+const writebackBytes = 8 << 20
 
 func (hw *hashWriter) Write(p []byte) (int, error) {
 	n, err := hw.w.Write(p)
@@ -333,6 +342,10 @@ func (hw *hashWriter) Write(p []byte) (int, error) {
 	hw.n += int64(n)
 	if n > 0 && hw.report != nil {
 		hw.report(hw.n)
+	}
+	if hw.writeback != nil && hw.n-hw.started >= writebackBytes {
+		hw.writeback(hw.started, hw.n-hw.started)
+		hw.started = hw.n
 	}
 	if err != nil {
 		hw.err = err
