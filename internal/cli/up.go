@@ -10,6 +10,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/rolepull/rolepull/internal/node"
+	"github.com/rolepull/rolepull/internal/pull"
 )
 
 // defaultDataDir is $XDG_DATA_HOME/rolepull, else ~/.local/share/rolepull.
@@ -84,6 +85,7 @@ share it and an etcd cluster (--etcd) verify each other's credentials.`,
 	f.StringVar(&cfg.AdminProfile, "admin-profile", "", "where to write the operator's profile (default DATA_DIR/admin-profile.json)")
 	f.StringVar(&etcd, "etcd", "", "comma-separated etcd endpoints: use etcd instead of the embedded store")
 	f.StringVar(&logLevel, "log-level", "info", "debug, info, warn or error")
+	f.DurationVar(&cfg.STSTimeout, "sts-timeout", pull.DefaultSTSTimeout, "how long a pod's pull waits for STS to assume its role chain before failing as a network failure and retrying with back-off; a cached credential still valid is used meanwhile")
 	return cmd
 }
 

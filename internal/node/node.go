@@ -77,6 +77,13 @@ type Config struct {
 	Clock clock.Clock
 	// ECI tunes the container and image-cache reconciler (tests).
 	ECI eci.Options
+	// STSTimeout bounds one walk of a pod's role chain (default
+	// pull.DefaultSTSTimeout): past it the pull fails as a network
+	// failure and the pod retries with back-off.
+	STSTimeout time.Duration
+	// WrapAssumer, when set, stands between the puller and STS; the fault
+	// tests use it to make STS slow or unavailable.
+	WrapAssumer func(pull.Assumer) pull.Assumer
 }
 
 // Defaults.
@@ -214,7 +221,12 @@ func New(ctx context.Context, cfg Config) (n *Node, err error) {
 	if n.Content, err = content.Open(filepath.Join(cfg.DataDir, "content"), n.Store, content.Options{Logger: n.log, Clock: clk}); err != nil {
 		return nil, fmt.Errorf("node: content store: %w", err)
 	}
-	n.Puller = pull.New(n.ACR, n.RAM, n.STS, n.Net, n.Content, pull.Options{RegistryAddr: n.registryLn.Addr().String(), Clock: clk, Logger: n.log})
+	var assumer pull.Assumer = n.STS
+	if cfg.WrapAssumer != nil {
+		assumer = cfg.WrapAssumer(assumer)
+	}
+	n.Puller = pull.New(n.ACR, n.RAM, assumer, n.Net, n.Content, pull.Options{
+		RegistryAddr: n.registryLn.Addr().String(), Clock: clk, Logger: n.log, STSTimeout: cfg.STSTimeout})
 	eciOpts := cfg.ECI
 	eciOpts.Clock, eciOpts.Logger = clk, n.log
 	n.ECI = eci.New(n.Store, n.RAM, n.Net, n.Puller, n.Content, n.Keys, eciOpts)

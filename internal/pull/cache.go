@@ -2,6 +2,7 @@ package pull
 
 import (
 	"context"
+	"log/slog"
 	"strings"
 	"sync"
 	"time"
@@ -34,34 +35,55 @@ func (e cacheEntry) fresh(now time.Time) bool {
 	return now.Before(e.fetched.Add(e.pw.Expiration.Sub(e.fetched) / 2))
 }
 
+// usable reports whether an entry past its half-life may still stand in
+// while a refresh cannot be had: it must outlive now by staleMargin, so a
+// pull that starts with it can finish its token exchanges.
+func (e cacheEntry) usable(now time.Time) bool {
+	return e.pw.Password != "" && now.Add(staleMargin).Before(e.pw.Expiration)
+}
+
+// staleMargin is how long a credential must still be valid to be used
+// when its refresh failed for want of an answer.
+const staleMargin = time.Minute
+
 // credCache holds temporary passwords. Fetches of one key are shared;
 // failures are never stored, so a fixed policy takes effect on the next
-// pull.
+// pull. When a refresh fails because STS did not answer (not because it
+// refused), an entry still valid is used until it nearly expires: a
+// refusal — trust, permission, a deleted role — is never papered over.
 type credCache struct {
 	clock clock.Clock
+	log   *slog.Logger
 	group singleflight.Group
 
 	mu      sync.Mutex
 	entries map[cacheKey]cacheEntry
 	// Hits and Misses count lookups, for tests and metrics.
-	hits, misses int
+	hits, misses, stale int
 }
 
-func newCredCache(clk clock.Clock) *credCache {
-	return &credCache{clock: clock.Or(clk), entries: make(map[cacheKey]cacheEntry)}
+func newCredCache(clk clock.Clock, log *slog.Logger) *credCache {
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	return &credCache{clock: clock.Or(clk), log: log, entries: make(map[cacheKey]cacheEntry)}
 }
 
+// get returns k's entry, fetching it when it is missing or past its
+// half-life. fetch runs detached from ctx (its result serves every
+// waiter), so it must bound itself; a caller whose ctx ends stops waiting.
 func (c *credCache) get(ctx context.Context, k cacheKey, fetch func(context.Context) (cacheEntry, error)) (cacheEntry, error) {
 	now := c.clock.Now()
 	c.mu.Lock()
-	if e, ok := c.entries[k]; ok && e.fresh(now) {
+	old, had := c.entries[k]
+	if had && old.fresh(now) {
 		c.hits++
 		c.mu.Unlock()
-		return e, nil
+		return old, nil
 	}
 	c.misses++
 	c.mu.Unlock()
-	v, err, _ := c.group.Do(k.String(), func() (any, error) {
+	ch := c.group.DoChan(k.String(), func() (any, error) {
 		e, err := fetch(context.WithoutCancel(ctx))
 		if err != nil {
 			return cacheEntry{}, err
@@ -71,10 +93,34 @@ func (c *credCache) get(ctx context.Context, k cacheKey, fetch func(context.Cont
 		c.mu.Unlock()
 		return e, nil
 	})
-	if err != nil {
-		return cacheEntry{}, err
+	var res singleflight.Result
+	select {
+	case res = <-ch:
+	case <-ctx.Done():
+		return cacheEntry{}, ctx.Err()
 	}
-	return v.(cacheEntry), nil
+	if res.Err != nil {
+		if had && unanswered(res.Err) && old.usable(c.clock.Now()) {
+			c.mu.Lock()
+			c.stale++
+			c.mu.Unlock()
+			c.log.Warn("credential refresh failed; using the cached credential until it nearly expires",
+				"chain", k.chain, "instance", k.instance, "expiration", old.pw.Expiration, "error", res.Err)
+			return old, nil
+		}
+		return cacheEntry{}, res.Err
+	}
+	return res.Val.(cacheEntry), nil
+}
+
+// unanswered reports whether err says STS (or the store behind it) did
+// not answer, as opposed to refusing.
+func unanswered(err error) bool {
+	switch KindOf(err) {
+	case Network, Internal:
+		return true
+	}
+	return false
 }
 
 // invalidate drops an entry the registry refused (a 401 mid-pull).
@@ -89,6 +135,14 @@ func (c *credCache) stats() (hits, misses int) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	return c.hits, c.misses
+}
+
+// staleUses counts the times a cached credential stood in for a failed
+// refresh.
+func (c *credCache) staleUses() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.stale
 }
 
 func chainKey(arns []string) string { return strings.Join(arns, " → ") }

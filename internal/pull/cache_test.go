@@ -14,7 +14,7 @@ import (
 
 func TestCredCacheKeysByWholeChain(t *testing.T) {
 	clk := clock.NewFake(time.Date(2026, 11, 27, 8, 0, 0, 0, time.UTC))
-	c := newCredCache(clk)
+	c := newCredCache(clk, nil)
 	fetched := map[string]int{}
 	var mu sync.Mutex
 	fetch := func(pw string) func(context.Context) (cacheEntry, error) {
@@ -79,6 +79,82 @@ func TestCredCacheKeysByWholeChain(t *testing.T) {
 	if fetched["p-shared"] != 1 {
 		t.Errorf("32 concurrent misses fetched %d times", fetched["p-shared"])
 	}
+}
+
+// When STS does not answer a refresh, a credential still valid stands in
+// until it nearly expires; a refusal is never papered over, and a caller
+// whose context ends stops waiting for an STS that hangs.
+func TestCredCacheWhenSTSDoesNotAnswer(t *testing.T) {
+	start := time.Date(2026, 11, 27, 8, 0, 0, 0, time.UTC)
+	entry := func(clk *clock.Fake) func(context.Context) (cacheEntry, error) {
+		return func(context.Context) (cacheEntry, error) {
+			return cacheEntry{pw: acr.TempPassword{Password: "p", Expiration: clk.Now().Add(time.Hour)}, fetched: clk.Now()}, nil
+		}
+	}
+	down := func(context.Context) (cacheEntry, error) {
+		return cacheEntry{}, fail(Network, "img", "cri-x", "acs:ram::1:role/r", ErrSTSUnavailable, "", "STS did not answer")
+	}
+	refused := func(context.Context) (cacheEntry, error) {
+		return cacheEntry{}, fail(Trust, "img", "cri-x", "acs:ram::1:role/r", nil, "", "trust revoked")
+	}
+	k := cacheKey{chain: "acs:ram::1:role/r", instance: "cri-x", region: "cn-hangzhou"}
+	for _, tt := range []struct {
+		name    string
+		advance time.Duration // after the first fetch
+		refresh func(context.Context) (cacheEntry, error)
+		wantOK  bool
+	}{
+		{"down past half-life: the cached credential", 31 * time.Minute, down, true},
+		{"down with under a minute left: fails", 59*time.Minute + 30*time.Second, down, false},
+		{"down after expiry: fails", 61 * time.Minute, down, false},
+		{"trust refused past half-life: fails", 31 * time.Minute, refused, false},
+		{"down with nothing cached: fails", -1, down, false},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			clk := clock.NewFake(start)
+			c := newCredCache(clk, nil)
+			if tt.advance >= 0 {
+				if _, err := c.get(t.Context(), k, entry(clk)); err != nil {
+					t.Fatal(err)
+				}
+				clk.Advance(tt.advance)
+			}
+			e, err := c.get(t.Context(), k, tt.refresh)
+			if tt.wantOK {
+				if err != nil || e.pw.Password != "p" || c.staleUses() != 1 {
+					t.Fatalf("get = %+v, %v (stale uses %d); want the cached credential", e, err, c.staleUses())
+				}
+				return
+			}
+			if err == nil {
+				t.Fatalf("get = %+v; want the refresh's error", e)
+			}
+			if want := KindOf(mustErr(tt.refresh)); KindOf(err) != want {
+				t.Errorf("get error kind %q, want %q: %v", KindOf(err), want, err)
+			}
+		})
+	}
+
+	t.Run("a hanging STS does not hold a caller past its context", func(t *testing.T) {
+		c := newCredCache(clock.NewFake(start), nil)
+		release := make(chan struct{})
+		defer close(release)
+		ctx, cancel := context.WithCancel(t.Context())
+		done := make(chan error, 1)
+		go func() {
+			_, err := c.get(ctx, k, func(context.Context) (cacheEntry, error) { <-release; return cacheEntry{}, errors.New("late") })
+			done <- err
+		}()
+		cancel()
+		if err := <-done; !errors.Is(err, context.Canceled) {
+			t.Fatalf("get = %v, want context.Canceled", err)
+		}
+	})
+}
+
+func mustErr(f func(context.Context) (cacheEntry, error)) error {
+	_, err := f(context.Background())
+	return err
 }
 
 func TestParseSettings(t *testing.T) {

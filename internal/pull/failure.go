@@ -12,7 +12,7 @@ type Kind string
 const (
 	Trust      Kind = "trust"      // a role's trust policy does not admit the caller
 	Permission Kind = "permission" // RAM does not allow the action
-	Network    Kind = "network"    // the registry is unreachable from the pod
+	Network    Kind = "network"    // the registry, or STS, is unreachable from the pod
 	NotFound   Kind = "not found"  // the instance, role, repository or tag does not exist
 	Invalid    Kind = "invalid"    // the pod's pull settings are malformed
 	Internal   Kind = "internal"   // rolepull failed; the message says how

@@ -33,6 +33,10 @@ import (
 	"github.com/rolepull/rolepull/internal/sts"
 )
 
+// ErrSTSUnavailable marks a pull that failed because STS did not answer:
+// not a refusal, so a credential still valid may be used meanwhile.
+var ErrSTSUnavailable = errors.New("STS unavailable")
+
 // ECIService is the service principal that assumes pull roles.
 const ECIService = "eci.aliyuncs.com"
 
@@ -49,13 +53,27 @@ type Options struct {
 	Logger   *slog.Logger
 	// DialHost dials a non-ACR registry host (default: the real network).
 	DialHost func(ctx context.Context, network, addr string) (net.Conn, error)
+	// STSTimeout bounds one walk of a role chain, so that an STS that
+	// does not answer fails a pull instead of hanging it (default 30s).
+	STSTimeout time.Duration
+}
+
+// DefaultSTSTimeout is the default Options.STSTimeout.
+const DefaultSTSTimeout = 30 * time.Second
+
+// Assumer is the part of STS a pull uses: assuming a role and resolving
+// the session it returns. *sts.Service implements it; a fault test puts an
+// STS that is slow or down in its place.
+type Assumer interface {
+	AssumeRole(ctx context.Context, caller ram.Identity, in sts.AssumeRoleInput) (sts.Credentials, sts.AssumedRoleUser, error)
+	Verify(accessKeyID, token string) (ram.Identity, string, error)
 }
 
 // Puller plans and performs pulls.
 type Puller struct {
 	acr     *acr.Service
 	ram     *ram.Service
-	sts     *sts.Service
+	sts     Assumer
 	net     *netmodel.Service
 	content *content.Store
 	opts    Options
@@ -68,9 +86,12 @@ type Puller struct {
 }
 
 // New returns a Puller.
-func New(a *acr.Service, r *ram.Service, s *sts.Service, n *netmodel.Service, c *content.Store, opts Options) *Puller {
+func New(a *acr.Service, r *ram.Service, s Assumer, n *netmodel.Service, c *content.Store, opts Options) *Puller {
 	if opts.LayerConcurrency <= 0 {
 		opts.LayerConcurrency = 4
+	}
+	if opts.STSTimeout <= 0 {
+		opts.STSTimeout = DefaultSTSTimeout
 	}
 	if opts.Platform.OS == "" {
 		opts.Platform = v1.Platform{OS: "linux", Architecture: "amd64"}
@@ -80,7 +101,7 @@ func New(a *acr.Service, r *ram.Service, s *sts.Service, n *netmodel.Service, c 
 	if p.log == nil {
 		p.log = slog.New(slog.DiscardHandler)
 	}
-	p.creds = newCredCache(p.clock)
+	p.creds = newCredCache(p.clock, p.log)
 	return p
 }
 
@@ -98,6 +119,10 @@ func (p *Puller) Close() {
 
 // CacheStats returns the credential cache's hit and miss counts.
 func (p *Puller) CacheStats() (hits, misses int) { return p.creds.stats() }
+
+// StaleCredentialUses counts the pulls that used a cached credential past
+// its half-life because STS did not answer the refresh.
+func (p *Puller) StaleCredentialUses() int { return p.creds.staleUses() }
 
 // Plan is how one image will be pulled.
 type Plan struct {
@@ -321,6 +346,8 @@ func hostNumber(session string) int {
 // or by assuming the chain.
 func (p *Puller) credentials(ctx context.Context, pl Plan) (acr.TempPassword, error) {
 	e, err := p.creds.get(ctx, pl.key, func(ctx context.Context) (cacheEntry, error) {
+		ctx, cancel := context.WithTimeout(ctx, p.opts.STSTimeout)
+		defer cancel()
 		return p.assume(ctx, pl)
 	})
 	return e.pw, err
@@ -393,7 +420,14 @@ func assumeFailure(pl Plan, hop int, caller ram.Identity, roleARN string, err er
 	if errors.As(err, &se) {
 		return fail(Invalid, pl.Image, inst, roleARN, err, "", "%v", err)
 	}
-	return fail(Internal, pl.Image, inst, roleARN, err, "", "assuming %s: %v", roleARN, err)
+	if errors.As(err, &re) {
+		return fail(Internal, pl.Image, inst, roleARN, err, "", "assuming %s: %v", roleARN, err)
+	}
+	// Neither a refusal nor a bad request: STS did not answer (its store
+	// is down, or it ran out of time). The pod retries with back-off.
+	return fail(Network, pl.Image, inst, roleARN, fmt.Errorf("%w: %w", ErrSTSUnavailable, err),
+		"STS is unavailable; the pod retries with back-off — check rolepull's metadata store (etcd) and its log",
+		"STS did not answer AssumeRole on %s: %v", roleARN, err)
 }
 
 // transport dials every registry connection of a source address: ACR
