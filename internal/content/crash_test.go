@@ -20,6 +20,7 @@ import (
 
 	"github.com/opencontainers/go-digest"
 
+	"github.com/rolepull/rolepull/internal/leakcheck"
 	"github.com/rolepull/rolepull/internal/store/bolt"
 )
 
@@ -44,6 +45,7 @@ var crashSteps = []string{"written", "synced", "renamed", "committed", "gc-scann
 // blob is visible), and every blob the child acknowledged as committed and
 // pinned is present.
 func TestCrashSafety(t *testing.T) {
+	leakcheck.Start(t)
 	if dir := os.Getenv(crashDirEnv); dir != "" {
 		crashChild(t, dir)
 		return

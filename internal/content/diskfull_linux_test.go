@@ -6,12 +6,15 @@ import (
 	"path/filepath"
 	"syscall"
 	"testing"
+
+	"github.com/rolepull/rolepull/internal/leakcheck"
 )
 
 // TestIngestDiskFullTmpfs fills a real 4 MiB tmpfs. It needs the right to
 // mount; where that is missing (CI containers) it skips, and
 // TestIngestDiskFull covers ENOSPC through the seam.
 func TestIngestDiskFullTmpfs(t *testing.T) {
+	leakcheck.Start(t)
 	dir := filepath.Join(t.TempDir(), "tmpfs")
 	if err := os.Mkdir(dir, 0o700); err != nil {
 		t.Fatal(err)

@@ -10,6 +10,8 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+
+	"github.com/rolepull/rolepull/internal/leakcheck"
 )
 
 // fullDisk is an ingest file on a disk that fills up after left bytes, or
@@ -53,6 +55,7 @@ func envInt(t *testing.T, name string, def int) int {
 // TestIngestDiskFull injects ENOSPC at random offsets through the
 // createTemp seam (ROLEPULL_ENOSPC_RUNS sets how many; default 25).
 func TestIngestDiskFull(t *testing.T) {
+	leakcheck.Start(t)
 	s, _ := newStore(t, Options{})
 	ctx := t.Context()
 	earlier1 := mustIngest(t, s, []byte("an earlier blob"))

@@ -24,6 +24,7 @@ import (
 
 	eciv1 "github.com/rolepull/rolepull/api/eci/v1"
 	"github.com/rolepull/rolepull/internal/content"
+	"github.com/rolepull/rolepull/internal/leakcheck"
 	"github.com/rolepull/rolepull/internal/store/bolt"
 )
 
@@ -83,6 +84,7 @@ func caches(t *testing.T, bin, profile string) map[string]eciv1.ImageCache {
 }
 
 func TestKillDuringCacheCreation(t *testing.T) {
+	leakcheck.Start(t)
 	points := 4
 	if testing.Short() {
 		points = 2

@@ -5,12 +5,14 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"path/filepath"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
 
 	"github.com/rolepull/rolepull/internal/acr"
+	"github.com/rolepull/rolepull/internal/leakcheck"
 	"github.com/rolepull/rolepull/internal/pull"
 )
 
@@ -80,6 +82,7 @@ func hijackClose(w http.ResponseWriter, reset bool) {
 // A pull survives a registry that cuts, refuses, corrupts and resets
 // layers: it fetches them again, and what it stores re-hashes correctly.
 func TestPullSurvivesRegistryFaults(t *testing.T) {
+	leakcheck.Start(t)
 	w := newWorld(t)
 	ee := w.instance(w.a, "cn-hangzhou", "faulty", acr.SpecEnterpriseStandard, true)
 	host := ee.PublicHost(acr.DefaultBase)
@@ -116,11 +119,13 @@ func TestPullSurvivesRegistryFaults(t *testing.T) {
 	if faulty.faults != nil && len(faulty.faults) > 0 {
 		t.Errorf("%d faults were never hit: the test did not exercise them", len(faulty.faults))
 	}
+	leakcheck.EmptyDir(t, filepath.Join(w.data, "content", "ingest"))
 }
 
 // A registry that keeps failing fails the pull within the retry budget,
 // as a network failure — it never hangs and never stores a partial blob.
 func TestPullGivesUpOnABrokenRegistry(t *testing.T) {
+	leakcheck.Start(t)
 	w := newWorld(t)
 	ee := w.instance(w.a, "cn-hangzhou", "broken", acr.SpecEnterpriseStandard, true)
 	host := ee.PublicHost(acr.DefaultBase)
@@ -146,4 +151,5 @@ func TestPullGivesUpOnABrokenRegistry(t *testing.T) {
 	if bad, err := w.n.Content.Verify(t.Context(), false); err != nil || len(bad) > 0 {
 		t.Fatalf("Verify: %v, %v", err, bad)
 	}
+	leakcheck.EmptyDir(t, filepath.Join(w.data, "content", "ingest"))
 }

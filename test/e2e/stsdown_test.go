@@ -11,6 +11,7 @@ import (
 	"github.com/rolepull/rolepull/internal/acr"
 	"github.com/rolepull/rolepull/internal/clock"
 	"github.com/rolepull/rolepull/internal/eci"
+	"github.com/rolepull/rolepull/internal/leakcheck"
 	"github.com/rolepull/rolepull/internal/node"
 	"github.com/rolepull/rolepull/internal/pull"
 	"github.com/rolepull/rolepull/internal/ram"
@@ -58,6 +59,7 @@ func (s *switchableSTS) Verify(accessKeyID, token string) (ram.Identity, string,
 // an expired credential is never used; and when STS returns, the failed
 // pod recovers on its own.
 func TestSTSDown(t *testing.T) {
+	leakcheck.Start(t)
 	clk := clock.NewFake(time.Now().UTC().Truncate(time.Second))
 	var stsFault *switchableSTS
 	w := newWorldWith(t, func(c *node.Config) {
