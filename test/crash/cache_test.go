@@ -180,11 +180,19 @@ func verify(t *testing.T, data string) {
 // pushRandom pushes an image of 8 incompressible 4 MiB layers.
 func pushRandom(t *testing.T, bin, profile, image string) {
 	t.Helper()
-	img, err := random.Image(4<<20, 8)
+	dir := filepath.Join(t.TempDir(), "layout")
+	writeRandomLayout(t, dir, 4<<20, 8)
+	run(t, bin, profile, "cr", "push", dir, image)
+}
+
+// writeRandomLayout writes an image of n incompressible layers of size
+// bytes as an OCI layout in dir.
+func writeRandomLayout(t *testing.T, dir string, size, n int64) {
+	t.Helper()
+	img, err := random.Image(size, n)
 	if err != nil {
 		t.Fatal(err)
 	}
-	dir := filepath.Join(t.TempDir(), "layout")
 	p, err := layout.Write(dir, empty.Index)
 	if err != nil {
 		t.Fatal(err)
@@ -192,5 +200,4 @@ func pushRandom(t *testing.T, bin, profile, image string) {
 	if err := p.AppendImage(img); err != nil {
 		t.Fatal(err)
 	}
-	run(t, bin, profile, "cr", "push", dir, image)
 }
