@@ -75,7 +75,7 @@ if [ "$(id -u)" = 0 ]; then NICE=(nice -n -20) NICENESS="servers and the token i
 
 log "building bench programs"
 mkdir -p "$BIN" "$RESULTS"
-go build -o "$BIN/" ./bench/cmd/setup ./bench/cmd/tokensrv ./bench/cmd/regbench ./bench/cmd/pullbench
+go build -o "$BIN/" ./bench/cmd/setup ./bench/cmd/tokensrv ./bench/cmd/regbench ./bench/cmd/pullbench ./bench/cmd/plot
 PEER_BIN=$BIN/registry-$PEER_VERSION/registry
 if [ ! -x "$PEER_BIN" ]; then
 	log "installing the peer: github.com/distribution/distribution/v3/cmd/registry@$PEER_VERSION"
@@ -402,12 +402,23 @@ if want pull || want lib; then
 fi
 log "done in $(($(date +%s) - T_START)) s"
 
+# The ratio of every rolepull-vs-peer figure, as a bar chart.
+PLOT_IN=()
+for f in "$RESULTS/registry.md" "$RESULTS/pull.md"; do [ -f "$f" ] && PLOT_IN+=("$f"); done
+if [ ${#PLOT_IN[@]} -gt 0 ]; then
+	"$BIN/plot" -out "$RESULTS/ratios.svg" "${PLOT_IN[@]}"
+fi
+
 # BENCHMARKS.md at the top of the repository gathers every table of this run.
 {
 	echo "# rolepull benchmarks"
 	echo
 	echo "Written by \`bench/run.sh\` on $(date -u +'%Y-%m-%d %H:%M UTC'); machine: $(nproc) CPUs, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'), $(go version | cut -d' ' -f3)."
 	echo "Each table compares rolepull with its peer in the same run; ratios ≥ 1 favour rolepull. Methods and caveats: bench/README.md."
+	if [ -f "$RESULTS/ratios.svg" ]; then
+		echo
+		echo "![rolepull / peer ratio of every figure below](bench/results/ratios.svg)"
+	fi
 	for f in "$RESULTS/registry.md" "$RESULTS/pull.md"; do
 		[ -f "$f" ] || continue
 		echo

@@ -36,7 +36,7 @@ type env struct {
 	a    ram.Account
 }
 
-func newEnv(t *testing.T) *env {
+func newEnv(t testing.TB) *env {
 	t.Helper()
 	dir := t.TempDir()
 	st, err := bolt.Open(filepath.Join(dir, "m.db"), bolt.Options{})
@@ -96,7 +96,7 @@ func (e *env) role(t *testing.T, name string, policies ...string) ram.Identity {
 	return ram.Identity{Kind: ram.KindRoleSession, Account: e.a.ID, RoleName: r.RoleName, RoleID: r.RoleID, SessionName: "t", Expiration: time.Now().Add(time.Hour)}
 }
 
-func (e *env) openInstance(t *testing.T, name string) acr.Instance {
+func (e *env) openInstance(t testing.TB, name string) acr.Instance {
 	t.Helper()
 	ctx := t.Context()
 	inst, err := e.acr.CreateInstance(ctx, e.a.ID, "cn-hangzhou", name, acr.SpecEnterpriseStandard)
