@@ -85,6 +85,7 @@ share it and an etcd cluster (--etcd) verify each other's credentials.`,
 	f.StringVar(&cfg.AdminProfile, "admin-profile", "", "where to write the operator's profile (default DATA_DIR/admin-profile.json)")
 	f.StringVar(&etcd, "etcd", "", "comma-separated etcd endpoints: use etcd instead of the embedded store")
 	f.StringVar(&logLevel, "log-level", "info", "debug, info, warn or error")
+	f.BoolVar(&cfg.AllowLoopbackRegistries, "allow-loopback-registries", false, "let pods pull from registries on this machine's loopback addresses (e.g. a development registry on localhost:5000); off by default, as the puller runs inside rolepull. Link-local and metadata addresses are refused always")
 	f.DurationVar(&cfg.STSTimeout, "sts-timeout", pull.DefaultSTSTimeout, "how long a pod's pull waits for STS to assume its role chain before failing as a network failure and retrying with back-off; a cached credential still valid is used meanwhile")
 	return cmd
 }

@@ -54,7 +54,8 @@ func newWorld(t testing.TB) *world {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	dir := t.TempDir()
-	n, err := node.New(ctx, node.Config{DataDir: dir, OpenAPIAddr: "127.0.0.1:0", RegistryAddr: "127.0.0.1:0"})
+	// Upstream registries in these tests listen on loopback.
+	n, err := node.New(ctx, node.Config{DataDir: dir, OpenAPIAddr: "127.0.0.1:0", RegistryAddr: "127.0.0.1:0", AllowLoopbackRegistries: true})
 	if err != nil {
 		cancel()
 		t.Fatal(err)

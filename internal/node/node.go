@@ -81,6 +81,9 @@ type Config struct {
 	// pull.DefaultSTSTimeout): past it the pull fails as a network
 	// failure and the pod retries with back-off.
 	STSTimeout time.Duration
+	// AllowLoopbackRegistries lets pods pull images from registries on
+	// this machine's loopback addresses (see pull.Options).
+	AllowLoopbackRegistries bool
 	// WrapAssumer, when set, stands between the puller and STS; the fault
 	// tests use it to make STS slow or unavailable.
 	WrapAssumer func(pull.Assumer) pull.Assumer
@@ -226,7 +229,8 @@ func New(ctx context.Context, cfg Config) (n *Node, err error) {
 		assumer = cfg.WrapAssumer(assumer)
 	}
 	n.Puller = pull.New(n.ACR, n.RAM, assumer, n.Net, n.Content, pull.Options{
-		RegistryAddr: n.registryLn.Addr().String(), Clock: clk, Logger: n.log, STSTimeout: cfg.STSTimeout})
+		RegistryAddr: n.registryLn.Addr().String(), Clock: clk, Logger: n.log, STSTimeout: cfg.STSTimeout,
+		AllowLoopbackRegistries: cfg.AllowLoopbackRegistries})
 	eciOpts := cfg.ECI
 	eciOpts.Clock, eciOpts.Logger = clk, n.log
 	n.ECI = eci.New(n.Store, n.RAM, n.Net, n.Puller, n.Content, n.Keys, eciOpts)

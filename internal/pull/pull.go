@@ -53,6 +53,12 @@ type Options struct {
 	Logger   *slog.Logger
 	// DialHost dials a non-ACR registry host (default: the real network).
 	DialHost func(ctx context.Context, network, addr string) (net.Conn, error)
+	// AllowLoopbackRegistries lets pods pull from registries on this
+	// machine's loopback addresses (a development registry on
+	// localhost:5000). Off by default: the puller runs inside rolepull, so
+	// an image on 127.0.0.1:7400 would make rolepull call itself.
+	// Link-local addresses and the metadata service are refused always.
+	AllowLoopbackRegistries bool
 	// STSTimeout bounds one walk of a role chain, so that an STS that
 	// does not answer fails a pull instead of hanging it (default 30s).
 	STSTimeout time.Duration
@@ -449,10 +455,12 @@ func (p *Puller) transport(pl Plan) http.RoundTripper {
 		dial = func(ctx context.Context, network, _ string) (net.Conn, error) {
 			return d.DialContext(ctx, network, p.opts.RegistryAddr)
 		}
-	} else if p.opts.DialHost != nil {
-		dial = p.opts.DialHost
 	} else {
 		dial = (&net.Dialer{Timeout: 10 * time.Second}).DialContext
+		if p.opts.DialHost != nil {
+			dial = p.opts.DialHost
+		}
+		dial = guardEgress(dial, p.opts.AllowLoopbackRegistries)
 	}
 	t := &http.Transport{
 		DialContext:           dial,
@@ -769,6 +777,9 @@ func transient(err error) bool {
 	if errors.As(err, &te) {
 		return te.StatusCode >= 500 || te.StatusCode == http.StatusTooManyRequests
 	}
+	if errors.Is(err, ErrEgressBlocked) {
+		return false // the same answer every time
+	}
 	return isNetworkError(err) || errors.Is(err, errTransfer) || errors.Is(err, content.ErrDigestMismatch) || errors.Is(err, content.ErrSizeMismatch)
 }
 
@@ -805,6 +816,10 @@ func (p *Puller) classify(pl Plan, err error) error {
 			return fail(NotFound, pl.Image, inst, "", err, "push the image, or correct the repository and tag", "%s does not exist: %s", pl.Image, msg)
 		}
 		return fail(Internal, pl.Image, inst, "", err, "", "the registry answered %d: %s", te.StatusCode, msg)
+	}
+	var ee *EgressError
+	if errors.As(err, &ee) {
+		return fail(Network, pl.Image, inst, "", err, "pull from a registry on a routable address", "rolepull does not pull from %s: %v", pl.Host, ee)
 	}
 	if isNetworkError(err) {
 		return fail(Network, pl.Image, inst, "", err, "check the instance's network access (VPC binding, internet access and allow-list)", "the registry %s is unreachable from %s: %v", pl.Host, pl.Source, err)

@@ -37,7 +37,9 @@ func newWorld(t testing.TB) *world { return newWorldWith(t, nil) }
 func newWorldWith(t testing.TB, tune func(*node.Config)) *world {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
-	cfg := node.Config{DataDir: t.TempDir(), OpenAPIAddr: "127.0.0.1:0", RegistryAddr: "127.0.0.1:0"}
+	// Registries that are not ACR are httptest servers on loopback here;
+	// TestEgressGuard turns this off.
+	cfg := node.Config{DataDir: t.TempDir(), OpenAPIAddr: "127.0.0.1:0", RegistryAddr: "127.0.0.1:0", AllowLoopbackRegistries: true}
 	if tune != nil {
 		tune(&cfg)
 	}
