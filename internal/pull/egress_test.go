@@ -60,3 +60,31 @@ func TestGuardEgressDialsWhatItChecked(t *testing.T) {
 		t.Errorf("dialled %v, want %v", dialled, want)
 	}
 }
+
+func TestCheckReferenceExplains(t *testing.T) {
+	d := strings.Repeat("a", 64)
+	for _, tt := range []struct{ name, image, want string }{
+		{"scheme", "https://reg.example.com/ns/app:1", "no scheme"},
+		{"credentials", "user:pass@reg.example.com/ns/app", "imagePullSecret"},
+		{"short digest", "reg.example.com/ns/app@sha256:" + d[:63], "64 lowercase hex"},
+		{"uppercase digest", "reg.example.com/ns/app@sha256:" + strings.ToUpper(d), "64 lowercase hex"},
+		{"md5", "reg.example.com/ns/app@md5:" + d[:32], "sha256 or sha512"},
+		{"tag starting with a dot", "reg.example.com/ns/app:.t", `tag ".t"`},
+		{"long tag", "reg.example.com/ns/app:" + strings.Repeat("t", 129), "1–128"},
+		{"dot-dot", "reg.example.com/ns/../app:1", `component ".."`},
+		{"empty component", "reg.example.com/ns//app", `component ""`},
+		{"uppercase", "reg.example.com/Ns/app", "lowercase"},
+		{"long name", "reg.example.com/" + strings.Repeat("a", 300), "255"},
+		{"port 0", "reg.example.com:0/ns/app", "1–65535"},
+	} {
+		err := checkReference(tt.image)
+		if err == nil || !strings.Contains(err.Error(), tt.want) {
+			t.Errorf("%s: checkReference(%q) = %v, want it to say %q", tt.name, tt.image, err, tt.want)
+		}
+	}
+	for _, ok := range []string{"nginx", "reg.example.com:5000/ns/app:1.0", "reg.example.com/ns/app@sha256:" + d, "localhost/a__b-c.d"} {
+		if err := checkReference(ok); err != nil {
+			t.Errorf("checkReference(%q) = %v", ok, err)
+		}
+	}
+}

@@ -168,7 +168,11 @@ func (p Plan) Identity() string {
 // Plan resolves an image to its registry, identity and endpoint without
 // touching the network.
 func (p *Puller) Plan(ctx context.Context, s Settings, image string) (Plan, error) {
-	ref, err := name.ParseReference(image, name.WeakValidation)
+	err := checkReference(image)
+	var ref name.Reference
+	if err == nil {
+		ref, err = name.ParseReference(image, name.WeakValidation)
+	}
 	if err != nil {
 		return Plan{}, fail(Invalid, image, "", "", err, "write REGISTRY/NAMESPACE/REPO:TAG or @sha256:DIGEST", "image %q is not a valid reference: %v", image, err)
 	}

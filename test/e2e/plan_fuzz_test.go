@@ -44,6 +44,9 @@ func FuzzPlan(f *testing.F) {
 	} {
 		f.Add(s[0], s[1], s[2])
 	}
+	for _, r := range imageRefs { // reliability.md §3.4
+		f.Add(expand(r.image, ee), "", role)
+	}
 	f.Fuzz(func(t *testing.T, image, ids, services string) {
 		s := pull.Settings{Account: w.a, Region: "cn-hangzhou", Session: "eci-fuzz"}
 		if refs, err := pull.ParseInstanceIDs(ids); err == nil {
