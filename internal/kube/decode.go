@@ -7,11 +7,14 @@ import (
 	"fmt"
 	"io"
 	"strings"
+	"unicode/utf8"
 
+	yamlv3 "go.yaml.in/yaml/v3"
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	utilyaml "k8s.io/apimachinery/pkg/util/yaml"
+	kjson "sigs.k8s.io/json"
 	"sigs.k8s.io/yaml"
 
 	eciv1 "github.com/rolepull/rolepull/api/eci/v1"
@@ -22,6 +25,10 @@ const (
 	MaxManifestBytes = 3 << 20 // kube-apiserver's request cap
 	MaxDocuments     = 256
 	MaxDocumentBytes = 1 << 20
+	// MaxExpandedBytes bounds a document once its YAML aliases are
+	// expanded: anchors may reuse a block, never multiply a small file
+	// into gigabytes (CVE-2019-11253).
+	MaxExpandedBytes = 4 * MaxDocumentBytes
 )
 
 // ErrTooLarge reports input over MaxManifestBytes.
@@ -67,7 +74,7 @@ func (o Object) Ref() string {
 
 // FieldError is an error at a place in a manifest.
 type FieldError struct {
-	Doc   int    // document index, from 0
+	Doc   int    // document index, from 0; -1 for the file as a whole
 	Ref   string // "Deployment default/test", when known
 	Field string // "spec.template.metadata.annotations[k8s.aliyun.com/acr-user-arns]"
 	Msg   string
@@ -75,7 +82,11 @@ type FieldError struct {
 
 func (e *FieldError) Error() string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "document %d", e.Doc+1)
+	if e.Doc < 0 {
+		b.WriteString("manifest")
+	} else {
+		fmt.Fprintf(&b, "document %d", e.Doc+1)
+	}
 	if e.Ref != "" {
 		fmt.Fprintf(&b, " (%s)", e.Ref)
 	}
@@ -109,6 +120,9 @@ type typeMeta struct {
 func Decode(manifest []byte) ([]Object, error) {
 	if len(manifest) > MaxManifestBytes {
 		return nil, fmt.Errorf("%w: %d bytes, at most %d", ErrTooLarge, len(manifest), MaxManifestBytes)
+	}
+	if fe := checkEncoding(manifest); fe != nil {
+		return nil, &ValidationError{Errs: []*FieldError{fe}}
 	}
 	manifest = bytes.TrimPrefix(manifest, []byte("\xef\xbb\xbf"))
 	r := utilyaml.NewYAMLReader(bufio.NewReaderSize(bytes.NewReader(manifest), 64<<10))
@@ -146,7 +160,7 @@ func Decode(manifest []byte) ([]Object, error) {
 		return nil, &ValidationError{Errs: errs}
 	}
 	if len(objs) == 0 {
-		return nil, &ValidationError{Errs: []*FieldError{{Msg: "no objects in the manifest"}}}
+		return nil, &ValidationError{Errs: []*FieldError{{Doc: -1, Msg: "no objects in it"}}}
 	}
 	return objs, nil
 }
@@ -162,9 +176,119 @@ func stripComments(doc []byte) []byte {
 	return out
 }
 
+// checkEncoding rejects what is not UTF-8 text before any YAML parser
+// sees it, naming the line and byte.
+func checkEncoding(b []byte) *FieldError {
+	if bytes.HasPrefix(b, []byte{0xfe, 0xff}) || bytes.HasPrefix(b, []byte{0xff, 0xfe}) {
+		return &FieldError{Doc: -1, Msg: "the file is UTF-16 (it starts with a UTF-16 byte-order mark): save it as UTF-8"}
+	}
+	line, col := 1, 1
+	for off := 0; off < len(b); {
+		r, size := utf8.DecodeRune(b[off:])
+		switch {
+		case r == utf8.RuneError && size <= 1:
+			return &FieldError{Doc: -1, Msg: fmt.Sprintf("line %d, column %d (byte %d): byte 0x%02x is not UTF-8: save the file as UTF-8", line, col, off, b[off])}
+		case r == 0:
+			return &FieldError{Doc: -1, Msg: fmt.Sprintf("line %d, column %d (byte %d): a NUL byte: manifests are text", line, col, off)}
+		case r == '\n':
+			line, col = line+1, 0
+		}
+		off += size
+		col++
+	}
+	return nil
+}
+
+// checkDocument parses one document as a YAML node tree, without
+// expanding aliases, and refuses a chunk holding more than one document
+// (a "..." end marker, a separator the splitter did not see) or a
+// document whose aliases expand past MaxExpandedBytes.
+// It returns the document's top-level kind when it can read one, so that
+// errors name the object.
+func checkDocument(doc []byte) (kind string, err error) {
+	dec := yamlv3.NewDecoder(bytes.NewReader(doc))
+	var root yamlv3.Node
+	err = dec.Decode(&root)
+	if err == io.EOF {
+		return "", nil
+	}
+	kind = topLevelKind(&root) // the tree is whole after a duplicate-key error too
+	if err != nil {
+		return kind, err
+	}
+	var extra yamlv3.Node
+	if err := dec.Decode(&extra); err != io.EOF {
+		if err != nil && strings.Contains(err.Error(), "did not find expected <document start>") {
+			return kind, fmt.Errorf("%w: a document after a ... line must start with a line holding only ---", err)
+		}
+		if err != nil {
+			return kind, err
+		}
+		return kind, fmt.Errorf("yaml: line %d: a second YAML document without a --- line before it: separate documents with a line holding only ---", extra.Line)
+	}
+	if n := expandedSize(&root, map[*yamlv3.Node]int64{}); n > MaxExpandedBytes {
+		return kind, fmt.Errorf("yaml: its aliases expand it past %d bytes: excessive aliasing (an anchor may reuse a block, not multiply it)", MaxExpandedBytes)
+	}
+	return kind, nil
+}
+
+// topLevelKind returns the plain scalar under a top-level kind key, or "".
+func topLevelKind(root *yamlv3.Node) string {
+	n := root
+	if n.Kind == yamlv3.DocumentNode && len(n.Content) == 1 {
+		n = n.Content[0]
+	}
+	if n.Kind != yamlv3.MappingNode {
+		return ""
+	}
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		if k, v := n.Content[i], n.Content[i+1]; k.Value == "kind" && v.Kind == yamlv3.ScalarNode {
+			return v.Value
+		}
+	}
+	return ""
+}
+
+// expandedSize is about how many bytes n stands for once every alias is
+// replaced by its anchor's value: each node's text plus two. Sizes are
+// memoized per node, so the walk is linear in the tree, and saturate just
+// past MaxExpandedBytes so they never overflow.
+func expandedSize(n *yamlv3.Node, memo map[*yamlv3.Node]int64) int64 {
+	if n == nil {
+		return 0
+	}
+	if v, ok := memo[n]; ok {
+		return v
+	}
+	memo[n] = MaxExpandedBytes + 1 // a cycle through an alias counts as too much
+	size := int64(len(n.Value) + len(n.Tag) + 2)
+	if n.Kind == yamlv3.AliasNode {
+		size = expandedSize(n.Alias, memo)
+	}
+	for _, c := range n.Content {
+		if size += expandedSize(c, memo); size > MaxExpandedBytes {
+			size = MaxExpandedBytes + 1
+			break
+		}
+	}
+	memo[n] = size
+	return size
+}
+
 func decodeOne(i int, doc []byte) (Object, *FieldError) {
+	kind, err := checkDocument(doc)
+	if err != nil {
+		return Object{}, &FieldError{Doc: i, Ref: kind, Msg: cleanYAMLError(err)}
+	}
+	// As kube-apiserver does: YAML to JSON with no target type (so an
+	// unquoted yes is a boolean, never the string "true"), then a
+	// case-sensitive JSON decode that refuses unknown and duplicate fields.
+	j, err := yaml.YAMLToJSONStrict(doc)
+	if err != nil {
+		return Object{}, &FieldError{Doc: i, Ref: kind, Msg: cleanYAMLError(err)}
+	}
 	var tm typeMeta
-	if err := yaml.Unmarshal(doc, &tm); err != nil {
+	if err := kjson.UnmarshalCaseSensitivePreserveInts(j, &tm); err != nil {
 		return Object{}, &FieldError{Doc: i, Msg: cleanYAMLError(err)}
 	}
 	o := Object{Index: i, Kind: tm.Kind}
@@ -191,7 +315,11 @@ func decodeOne(i int, doc []byte) (Object, *FieldError) {
 		}
 		return Object{}, &FieldError{Doc: i, Field: "kind", Msg: fmt.Sprintf("%s %s is not supported: rolepull applies v1 Pod, apps/v1 Deployment, v1 Secret, v1 Namespace and eci.alibabacloud.com/v1 ImageCache", tm.APIVersion, tm.Kind)}
 	}
-	if err := yaml.UnmarshalStrict(doc, target); err != nil {
+	strict, err := kjson.UnmarshalStrict(j, target, kjson.DisallowDuplicateFields, kjson.DisallowUnknownFields)
+	if err == nil && len(strict) > 0 {
+		err = errors.Join(strict...)
+	}
+	if err != nil {
 		return Object{}, &FieldError{Doc: i, Ref: tm.Kind, Msg: cleanYAMLError(err)}
 	}
 	return o, nil

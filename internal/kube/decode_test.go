@@ -179,6 +179,11 @@ func FuzzDecode(f *testing.F) {
 	f.Add([]byte(seedDeployment))
 	f.Add([]byte("apiVersion: v1\nkind: Secret\nmetadata:\n  name: s\ntype: kubernetes.io/dockerconfigjson\ndata:\n  .dockerconfigjson: e30=\n"))
 	f.Add([]byte("{\"apiVersion\":\"v1\",\"kind\":\"Pod\"}"))
+	for _, dir := range []string{"accepted", "rejected"} {
+		for _, c := range readCorpus(f, dir) {
+			f.Add(c.data)
+		}
+	}
 	f.Fuzz(func(t *testing.T, b []byte) {
 		objs, err := Decode(b)
 		if err != nil {

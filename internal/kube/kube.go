@@ -214,6 +214,9 @@ func (s *Service) validate(ctx context.Context, t Target, objs []Object) ([]plan
 			}
 		}
 		for _, sec := range p.settings.secrets {
+			if o.Kind == "ImageCache" {
+				break // namespace:secret references, checked by validateImageCache
+			}
 			if secrets[m.Namespace+"/"+sec] {
 				continue
 			}

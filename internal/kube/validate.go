@@ -88,6 +88,13 @@ func settingsFrom(e *errs, prefix string, meta metav1.ObjectMeta, spec *corev1.P
 		e.add(prefix+".annotations", "%d bytes of annotations, at most %d", size, maxAnnotationBytes)
 		return s
 	}
+	for _, k := range []string{AnnServiceARNs, AnnUserARNs} {
+		if v, ok := ann[k]; ok && strings.TrimSpace(v) == "" {
+			// Read as absent, it would pull as the service-linked role:
+			// a templating slip must not change the identity.
+			e.add(at(k), "present but empty: remove the annotation (the pod then pulls as the ECI service-linked role) or list role ARNs")
+		}
+	}
 	chains, err := pull.ParseChains(ann[AnnServiceARNs], ann[AnnUserARNs])
 	if err != nil {
 		field := at(AnnServiceARNs)
