@@ -47,6 +47,10 @@ var (
 	// ErrSizeMismatch reports that the bytes fetched are not as many as the
 	// size asked for; nothing was committed.
 	ErrSizeMismatch = errors.New("content: size mismatch")
+	// ErrWrongSize is the ErrSizeMismatch that fetching again cannot mend:
+	// more bytes arrived than the size asked for, or the blob already
+	// stored under the digest has another size. The size is wrong.
+	ErrWrongSize = fmt.Errorf("%w: the size asked for is wrong", ErrSizeMismatch)
 	// ErrTooLarge reports a blob larger than Options.MaxBlobBytes.
 	ErrTooLarge = errors.New("content: blob too large")
 	// ErrInvalidDigest reports a digest that is malformed or not sha256 or

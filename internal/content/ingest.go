@@ -185,7 +185,7 @@ func (s *Store) refresh(dgst digest.Digest, size int64) (bool, error) {
 		return false, err
 	}
 	if size >= 0 && fi.Size() != size {
-		return true, fmt.Errorf("%w: %s: the committed blob has %d bytes, want %d", ErrSizeMismatch, dgst, fi.Size(), size)
+		return true, fmt.Errorf("%w: %s: the committed blob has %d bytes, want %d", ErrWrongSize, dgst, fi.Size(), size)
 	}
 	now := s.clock.Now()
 	if err := os.Chtimes(s.blobPath(dgst), now, now); err != nil {
@@ -243,7 +243,7 @@ func (s *Store) ingest(ctx context.Context, dgst digest.Digest, size int64, fetc
 	case err != nil:
 		return fmt.Errorf("content: ingest %s: read after %d bytes: %w", dgst, n, err)
 	case size >= 0 && n > size:
-		return fmt.Errorf("%w: %s: got more than %d bytes, want %d", ErrSizeMismatch, dgst, size, size)
+		return fmt.Errorf("%w: %s: got more than %d bytes, want %d", ErrWrongSize, dgst, size, size)
 	case size >= 0 && n < size:
 		return fmt.Errorf("%w: %s: got %d bytes, want %d", ErrSizeMismatch, dgst, n, size)
 	case n > s.maxBlob:

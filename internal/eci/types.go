@@ -33,7 +33,9 @@ type ContainerStatus struct {
 	// Identity is who pulled: the role chain, an imagePullSecret or
 	// anonymous.
 	Identity string `json:"identity,omitempty"`
-	// FailureKind is trust, permission, network or not found.
+	// FailureKind is the pull.Kind of the last failure: trust, permission,
+	// network, not found, registry (the registry answered with something
+	// unusable), invalid or internal.
 	FailureKind string `json:"failureKind,omitempty"`
 	Ready       bool   `json:"ready"`
 	Bytes       int64  `json:"bytes,omitempty"`

@@ -87,6 +87,10 @@ type Config struct {
 	// WrapAssumer, when set, stands between the puller and STS; the fault
 	// tests use it to make STS slow or unavailable.
 	WrapAssumer func(pull.Assumer) pull.Assumer
+	// DialHost, when set, dials registries that are not ACR in place of
+	// the real network (behind the egress guard still); tests use it to
+	// keep a fuzzed registry's redirects on loopback.
+	DialHost func(ctx context.Context, network, addr string) (net.Conn, error)
 }
 
 // Defaults.
@@ -230,7 +234,7 @@ func New(ctx context.Context, cfg Config) (n *Node, err error) {
 	}
 	n.Puller = pull.New(n.ACR, n.RAM, assumer, n.Net, n.Content, pull.Options{
 		RegistryAddr: n.registryLn.Addr().String(), Clock: clk, Logger: n.log, STSTimeout: cfg.STSTimeout,
-		AllowLoopbackRegistries: cfg.AllowLoopbackRegistries})
+		AllowLoopbackRegistries: cfg.AllowLoopbackRegistries, DialHost: cfg.DialHost})
 	eciOpts := cfg.ECI
 	eciOpts.Clock, eciOpts.Logger = clk, n.log
 	n.ECI = eci.New(n.Store, n.RAM, n.Net, n.Puller, n.Content, n.Keys, eciOpts)

@@ -14,6 +14,7 @@ const (
 	Permission Kind = "permission" // RAM does not allow the action
 	Network    Kind = "network"    // the registry, or STS, is unreachable from the pod
 	NotFound   Kind = "not found"  // the instance, role, repository or tag does not exist
+	Registry   Kind = "registry"   // the registry answered with something unusable: a broken manifest or challenge, corrupt content, a 5xx
 	Invalid    Kind = "invalid"    // the pod's pull settings are malformed
 	Internal   Kind = "internal"   // rolepull failed; the message says how
 )

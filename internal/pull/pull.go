@@ -2,6 +2,7 @@ package pull
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"hash/fnv"
@@ -580,7 +581,12 @@ func (p *Puller) fetchOnce(ctx context.Context, pl Plan, fo FetchOptions) (Resul
 	}
 	desc, err := remote.Get(ref, opts...)
 	if err != nil {
-		return Result{}, err
+		return Result{}, served(err)
+	}
+	if !json.Valid(desc.Manifest) {
+		// Said here, so that a decoder's io.EOF is never read as the
+		// network's.
+		return Result{}, fmt.Errorf("%w: the manifest (%d bytes, %s) is not JSON", errServed, len(desc.Manifest), desc.MediaType)
 	}
 	res := Result{Plan: pl, Digest: digest.Digest(desc.Digest.String()), Identity: pl.Identity()}
 	store := func(d v1.Hash, size int64, fetch func() (io.ReadCloser, error)) error {
@@ -598,22 +604,30 @@ func (p *Puller) fetchOnce(ctx context.Context, pl Plan, fo FetchOptions) (Resul
 	}
 	img, err := desc.Image()
 	if err != nil {
-		return Result{}, err
+		return Result{}, served(err)
 	}
 	raw, err := img.RawManifest()
 	if err != nil {
-		return Result{}, err
+		return Result{}, served(err)
 	}
 	md, err := img.Digest()
 	if err != nil {
-		return Result{}, err
+		return Result{}, served(err)
 	}
 	if err := store(md, int64(len(raw)), bytesOf(raw)); err != nil {
 		return Result{}, err
 	}
 	m, err := img.Manifest()
 	if err != nil {
+		return Result{}, served(err)
+	}
+	if err := checkDescriptor("config", m.Config); err != nil {
 		return Result{}, err
+	}
+	for i, l := range m.Layers {
+		if err := checkDescriptor(fmt.Sprintf("layer %d", i), l); err != nil {
+			return Result{}, err
+		}
 	}
 	// The config is fetched only when the store lacks it (Ingest calls
 	// fetch only then): 200 pods of one image fetch it once.
@@ -630,7 +644,7 @@ func (p *Puller) fetchOnce(ctx context.Context, pl Plan, fo FetchOptions) (Resul
 	}
 	layers, err := img.Layers()
 	if err != nil {
-		return Result{}, err
+		return Result{}, served(err)
 	}
 	if fo.Pin != nil {
 		all := append([]digest.Digest(nil), res.Digests...)
@@ -646,7 +660,7 @@ func (p *Puller) fetchOnce(ctx context.Context, pl Plan, fo FetchOptions) (Resul
 	sizes := make([]int64, len(layers))
 	for i, l := range layers {
 		if sizes[i], err = l.Size(); err != nil {
-			return Result{}, err
+			return Result{}, served(err)
 		}
 		pr.Layers++
 		pr.Bytes += sizes[i]
@@ -671,7 +685,7 @@ func (p *Puller) fetchOnce(ctx context.Context, pl Plan, fo FetchOptions) (Resul
 	for i, l := range layers {
 		d, err := l.Digest()
 		if err != nil {
-			return Result{}, err
+			return Result{}, served(err)
 		}
 		digests[i] = digest.Digest(d.String())
 		g.Go(func() error {
@@ -735,6 +749,30 @@ func (p *Puller) blobs(ctx context.Context, pl Plan) (func(context.Context, dige
 	}, nil
 }
 
+// errServed marks an error in what the registry answered rather than in
+// rolepull or the network: a manifest or challenge that does not parse, a
+// descriptor with an impossible digest or size.
+var errServed = errors.New("the registry's answer is unusable")
+
+func served(err error) error {
+	if err == nil {
+		return nil
+	}
+	return fmt.Errorf("%w: %w", errServed, err)
+}
+
+// checkDescriptor refuses a descriptor no blob can match, before anything
+// is fetched for it.
+func checkDescriptor(what string, d v1.Descriptor) error {
+	if _, err := digest.Parse(d.Digest.String()); err != nil {
+		return served(fmt.Errorf("%s: digest %q: %w", what, d.Digest, err))
+	}
+	if d.Size < 0 {
+		return served(fmt.Errorf("%s %s: size %d is negative", what, d.Digest, d.Size))
+	}
+	return nil
+}
+
 // errTransfer marks a blob whose bytes broke off or failed verification on
 // the way: worth fetching again.
 var errTransfer = errors.New("blob transfer failed")
@@ -781,7 +819,7 @@ func transient(err error) bool {
 	if errors.As(err, &te) {
 		return te.StatusCode >= 500 || te.StatusCode == http.StatusTooManyRequests
 	}
-	if errors.Is(err, ErrEgressBlocked) {
+	if errors.Is(err, ErrEgressBlocked) || errors.Is(err, content.ErrWrongSize) || errors.Is(err, errServed) {
 		return false // the same answer every time
 	}
 	return isNetworkError(err) || errors.Is(err, errTransfer) || errors.Is(err, content.ErrDigestMismatch) || errors.Is(err, content.ErrSizeMismatch)
@@ -819,22 +857,48 @@ func (p *Puller) classify(pl Plan, err error) error {
 		case te.StatusCode == http.StatusNotFound:
 			return fail(NotFound, pl.Image, inst, "", err, "push the image, or correct the repository and tag", "%s does not exist: %s", pl.Image, msg)
 		}
-		return fail(Internal, pl.Image, inst, "", err, "", "the registry answered %d: %s", te.StatusCode, msg)
+		if pl.ACR { // rolepull's own registry
+			return fail(Internal, pl.Image, inst, "", err, "", "the registry answered %d: %s", te.StatusCode, msg)
+		}
+		return fail(Registry, pl.Image, inst, "", err, "", "the registry %s answered %d: %s", pl.Host, te.StatusCode, msg)
 	}
 	var ee *EgressError
 	if errors.As(err, &ee) {
 		return fail(Network, pl.Image, inst, "", err, "pull from a registry on a routable address", "rolepull does not pull from %s: %v", pl.Host, ee)
 	}
 	if isNetworkError(err) {
+		if !pl.Source.IsValid() { // not ACR: rolepull's node dials the registry
+			return fail(Network, pl.Image, inst, "", err, "check that "+pl.Host+" is reachable from rolepull's node", "the registry %s is unreachable: %v", pl.Host, err)
+		}
 		return fail(Network, pl.Image, inst, "", err, "check the instance's network access (VPC binding, internet access and allow-list)", "the registry %s is unreachable from %s: %v", pl.Host, pl.Source, err)
+	}
+	if errors.Is(err, content.ErrWrongSize) {
+		return fail(Registry, pl.Image, inst, "", err, "check the image in the registry: its manifest declares a blob size the blob does not have", "%s declares a wrong blob size: %v", pl.Image, err)
 	}
 	if errors.Is(err, content.ErrSizeMismatch) || errors.Is(err, errTransfer) {
 		return fail(Network, pl.Image, inst, "", err, "check the network between the pod and "+pl.Host+"; the pull retries with back-off", "the registry %s cut a blob short, %d times: %v", pl.Host, layerAttempts, err)
 	}
 	if errors.Is(err, content.ErrDigestMismatch) {
-		return fail(Internal, pl.Image, inst, "", err, "", "the registry served corrupt content, %d times: %v", layerAttempts, err)
+		return fail(Registry, pl.Image, inst, "", err, "check the image in the registry: a blob's bytes do not hash to its digest", "the registry served corrupt content, %d times: %v", layerAttempts, err)
+	}
+	if errors.Is(err, content.ErrTooLarge) {
+		return fail(Registry, pl.Image, inst, "", err, "use a smaller image, or raise the node's blob limit", "%s has a blob over the node's limit: %v", pl.Image, err)
+	}
+	if errors.Is(err, errServed) && strings.Contains(err.Error(), "no child with platform") {
+		return fail(NotFound, pl.Image, inst, "", err, "push a variant for "+platformString(p.opts.Platform)+", or name one that exists", "%s has no %s variant: %v", pl.Image, platformString(p.opts.Platform), err)
+	}
+	if errors.Is(err, errServed) && !errors.Is(err, context.Canceled) {
+		return fail(Registry, pl.Image, inst, "", err, "check what "+pl.Host+" serves for the reference (crane manifest "+pl.Image+"); rolepull pulls OCI and Docker schema 2 images", "the registry %s answered with something rolepull cannot use: %v", pl.Host, err)
 	}
 	return fail(Internal, pl.Image, inst, "", err, "", "%v", err)
+}
+
+func platformString(p v1.Platform) string {
+	s := p.OS + "/" + p.Architecture
+	if p.Variant != "" {
+		s += "/" + p.Variant
+	}
+	return s
 }
 
 func isNetworkError(err error) bool {
@@ -866,7 +930,7 @@ func (p *Puller) checkOnce(ctx context.Context, pl Plan) (digest.Digest, error) 
 	}
 	desc, err := remote.Head(ref, opts...)
 	if err != nil {
-		return "", err
+		return "", served(err)
 	}
 	return digest.Digest(desc.Digest.String()), nil
 }
