@@ -77,7 +77,7 @@ func (e *env) transport(src string) http.RoundTripper {
 	}}
 }
 
-func (e *env) role(t *testing.T, name string, policies ...string) ram.Identity {
+func (e *env) role(t testing.TB, name string, policies ...string) ram.Identity {
 	t.Helper()
 	trust := `{"Version":"1","Statement":[{"Effect":"Allow","Action":"sts:AssumeRole","Principal":{"Service":["eci.aliyuncs.com"]}}]}`
 	r, err := e.ram.CreateRole(t.Context(), e.a.ID, ram.RoleInput{RoleName: name, AssumeRolePolicyDocument: trust})
@@ -112,7 +112,7 @@ func (e *env) openInstance(t testing.TB, name string) acr.Instance {
 	return inst
 }
 
-func (e *env) password(t *testing.T, id ram.Identity, inst acr.Instance) authn.Authenticator {
+func (e *env) password(t testing.TB, id ram.Identity, inst acr.Instance) authn.Authenticator {
 	t.Helper()
 	tp, err := e.acr.IssueTempPassword(id, inst)
 	if err != nil {

@@ -119,6 +119,9 @@ func (s *Server) serveV2(w http.ResponseWriter, r *http.Request, t acr.Target, s
 		return
 	}
 	r.Header.Del("Authorization") // the engine has no use for it
+	if route == v2.RouteNameManifest && r.Method == http.MethodPut && !checkManifestPut(w, r) {
+		return
+	}
 	switch {
 	case route == v2.RouteNameBlob && r.Method == http.MethodGet:
 		s.stats.BlobGets.Add(1)
