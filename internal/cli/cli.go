@@ -55,7 +55,7 @@ and Elastic Container Instance semantics on their public wire protocols.`,
 	root.SetIn(stdin)
 	root.SetOut(stdout)
 	root.SetErr(stderr)
-	root.AddCommand(newVersionCmd(), newUpCmd(), newAccountCmd(), newWhoamiCmd(), newRoleCmd(), newPolicyCmd(), newUserCmd(), newAssumeRoleCmd(),
+	root.AddCommand(newVersionCmd(), newUpCmd(), newTLSCmd(), newAccountCmd(), newWhoamiCmd(), newRoleCmd(), newPolicyCmd(), newUserCmd(), newAssumeRoleCmd(),
 		newVPCCmd(), newCRCmd(), newCredentialHelperCmd(), newApplyCmd(), newGetCmd(), newDescribeCmd(), newDeleteCmd())
 	return root
 }

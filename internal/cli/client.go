@@ -2,6 +2,8 @@ package cli
 
 import (
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"net/http"
@@ -39,25 +41,40 @@ func loadClient(path string) (*openapi.Client, profile.Profile, error) {
 	if err != nil {
 		return nil, p, err
 	}
+	hc, err := openapiHTTP(p)
+	if err != nil {
+		return nil, p, fmt.Errorf("%s: %w", path, err)
+	}
 	return &openapi.Client{Endpoint: p.Endpoint, AccessKeyID: p.AccessKeyID, AccessKeySecret: p.AccessKeySecret, SecurityToken: p.SecurityToken, RegionID: p.Region,
-		HTTP: openapiHTTP(p)}, p, nil
+		HTTP: hc}, p, nil
 }
 
 // openapiTransports holds one transport per registry endpoint, so that
 // the calls of a command (and of every command a test runs in one process)
 // share their connections.
-var openapiTransports sync.Map // registry endpoint → *http.Transport
+var openapiTransports sync.Map // registry endpoint and CA file → *http.Transport
 
 // openapiHTTP is the HTTP client of OpenAPI calls. The environment's proxy
 // settings apply, except that a proxy which is the profile's own registry
 // listener is bypassed: that listener proxies instance domains only, and
 // users export HTTP_PROXY=<registry> for OCI clients, which then run this
 // binary as their credential helper with that environment.
-func openapiHTTP(p profile.Profile) *http.Client {
-	if t, ok := openapiTransports.Load(p.RegistryEndpoint); ok {
-		return &http.Client{Transport: t.(*http.Transport)}
+//
+// With a CA file in the profile (rolepull up --tls) that CA is trusted
+// besides the system's roots.
+func openapiHTTP(p profile.Profile) (*http.Client, error) {
+	key := p.RegistryEndpoint + "\x00" + p.CAFile
+	if t, ok := openapiTransports.Load(key); ok {
+		return &http.Client{Transport: t.(*http.Transport)}, nil
 	}
 	t := http.DefaultTransport.(*http.Transport).Clone()
+	if p.CAFile != "" {
+		pool, err := trustCA(p.CAFile)
+		if err != nil {
+			return nil, err
+		}
+		t.TLSClientConfig = &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}
+	}
 	t.Proxy = func(r *http.Request) (*url.URL, error) {
 		u, err := http.ProxyFromEnvironment(r)
 		if u != nil && sameEndpoint(u, p.RegistryEndpoint) {
@@ -65,8 +82,24 @@ func openapiHTTP(p profile.Profile) *http.Client {
 		}
 		return u, err
 	}
-	actual, _ := openapiTransports.LoadOrStore(p.RegistryEndpoint, t)
-	return &http.Client{Transport: actual.(*http.Transport)}
+	actual, _ := openapiTransports.LoadOrStore(key, t)
+	return &http.Client{Transport: actual.(*http.Transport)}, nil
+}
+
+// trustCA returns the system's roots plus the certificates of a PEM file.
+func trustCA(file string) (*x509.CertPool, error) {
+	b, err := os.ReadFile(file)
+	if err != nil {
+		return nil, fmt.Errorf("caFile: %w", err)
+	}
+	pool, err := x509.SystemCertPool()
+	if err != nil {
+		pool = x509.NewCertPool()
+	}
+	if !pool.AppendCertsFromPEM(b) {
+		return nil, fmt.Errorf("caFile %s holds no PEM certificate: point it at DATA_DIR/tls/ca.crt (rolepull tls ca)", file)
+	}
+	return pool, nil
 }
 
 // sameEndpoint reports whether u names the endpoint URL's host and port.

@@ -37,7 +37,10 @@ type env struct {
 	start string
 }
 
-func newEnv(t *testing.T) *env {
+func newEnv(t *testing.T) *env { return newEnvWith(t, nil) }
+
+// newEnvWith starts a node whose config tune may adjust.
+func newEnvWith(t *testing.T, tune func(*node.Config)) *env {
 	t.Helper()
 	ctx := t.Context()
 	// The fake clock stands still near the real time: timestamps in the
@@ -45,7 +48,11 @@ func newEnv(t *testing.T) *env {
 	// within the server's allowed skew.
 	now := time.Now().UTC().Truncate(time.Second)
 	clk := clock.NewFake(now)
-	n, err := node.New(ctx, node.Config{DataDir: t.TempDir(), OpenAPIAddr: "127.0.0.1:0", RegistryAddr: "127.0.0.1:0", Clock: clk})
+	cfg := node.Config{DataDir: t.TempDir(), OpenAPIAddr: "127.0.0.1:0", RegistryAddr: "127.0.0.1:0", Clock: clk}
+	if tune != nil {
+		tune(&cfg)
+	}
+	n, err := node.New(ctx, cfg)
 	if err != nil {
 		t.Fatalf("node.New: %v", err)
 	}

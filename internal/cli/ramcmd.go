@@ -46,7 +46,7 @@ roles and registries — and print a profile for its root on stdout. Save it
 			if err := c.Do(cmd.Context(), adminapi.Version, "CreateAccount", map[string]string{"AccountName": args[0]}, &out); err != nil {
 				return err
 			}
-			np := profile.Profile{Endpoint: p.Endpoint, RegistryEndpoint: p.RegistryEndpoint, Region: p.Region,
+			np := profile.Profile{Endpoint: p.Endpoint, RegistryEndpoint: p.RegistryEndpoint, CAFile: p.CAFile, Region: p.Region,
 				AccountID: out.Account.AccountId, AccessKeyID: out.AccessKey.AccessKeyId, AccessKeySecret: out.AccessKey.AccessKeySecret}
 			_, err = cmd.OutOrStdout().Write(np.Encode())
 			return err
@@ -559,7 +559,7 @@ Root profiles cannot assume roles; use a RAM user's profile.`,
 				return fmt.Errorf("AssumeRole returned %q: %w", out.AssumedRoleUser.Arn, err)
 			}
 			fmt.Fprintf(cmd.ErrOrStderr(), "assumed %s until %s\n", out.AssumedRoleUser.Arn, out.Credentials.Expiration)
-			np := profile.Profile{Endpoint: p.Endpoint, RegistryEndpoint: p.RegistryEndpoint, Region: p.Region, AccountID: role.Account,
+			np := profile.Profile{Endpoint: p.Endpoint, RegistryEndpoint: p.RegistryEndpoint, CAFile: p.CAFile, Region: p.Region, AccountID: role.Account,
 				AccessKeyID: out.Credentials.AccessKeyId, AccessKeySecret: out.Credentials.AccessKeySecret,
 				SecurityToken: out.Credentials.SecurityToken, Expiration: out.Credentials.Expiration}
 			_, err = cmd.OutOrStdout().Write(np.Encode())

@@ -42,8 +42,15 @@ Restarting on the same data directory keeps everything.
 The master key, from which every AccessKey and session secret is derived, is
 DATA_DIR/master.key (created on first start), or --master-key-file, or the
 ROLEPULL_MASTER_KEY environment variable (64 hex characters). Replicas that
-share it and an etcd cluster (--etcd) verify each other's credentials.`,
+share it and an etcd cluster (--etcd) verify each other's credentials.
+
+Plain HTTP on loopback is the default. With --tls rolepull makes a local CA
+on its first start (DATA_DIR/tls/ca.crt; its key sealed under the master
+key), serves the OpenAPI over HTTPS, and terminates TLS for instance domains
+inside proxy CONNECT tunnels, so crane, oras and skopeo verify the registry
+when they trust the CA (SSL_CERT_FILE, or the system store).`,
 		Example: `  rolepull up
+  rolepull up --tls
   rolepull up --data-dir /var/lib/rolepull --openapi-addr 0.0.0.0:7400
   rolepull up --etcd http://10.0.0.5:2379,http://10.0.0.6:2379`,
 		Args: cobra.NoArgs,
@@ -69,6 +76,9 @@ share it and an etcd cluster (--etcd) verify each other's credentials.`,
 			fmt.Fprintf(out, "  registry (and proxy): %s   (OCI clients: HTTP_PROXY=%s)\n", n.RegistryURL(), n.RegistryURL())
 			fmt.Fprintf(out, "  region:              %s\n", n.Profile.Region)
 			fmt.Fprintf(out, "  operator account:    %s (%s)\n", n.Operator.ID, n.Operator.Name)
+			if n.CA != nil {
+				fmt.Fprintf(out, "  local CA (--tls):    %s   (OCI clients: SSL_CERT_FILE=%s HTTPS_PROXY=%s)\n", n.CA.CertPath(), n.CA.CertPath(), n.RegistryURL())
+			}
 			fmt.Fprintf(out, "  admin profile:       %s\n", adminProfilePath(cfg))
 			fmt.Fprintf(out, "  data directory:      %s\n", cfg.DataDir)
 			fmt.Fprintf(out, "Try: rolepull whoami --profile %s\n", adminProfilePath(cfg))
@@ -86,6 +96,8 @@ share it and an etcd cluster (--etcd) verify each other's credentials.`,
 	f.StringVar(&etcd, "etcd", "", "comma-separated etcd endpoints: use etcd instead of the embedded store")
 	f.StringVar(&logLevel, "log-level", "info", "debug, info, warn or error")
 	f.BoolVar(&cfg.AllowLoopbackRegistries, "allow-loopback-registries", false, "let pods pull from registries on this machine's loopback addresses (e.g. a development registry on localhost:5000); off by default, as the puller runs inside rolepull. Link-local and metadata addresses are refused always")
+	f.BoolVar(&cfg.TLS, "tls", false, "make (on first start) and use a local CA in DATA_DIR/tls: the OpenAPI endpoint serves HTTPS, and the registry answers proxy CONNECTs to instance domains with TLS, so OCI clients verify it (export it with `rolepull tls ca`); the registry's own port stays plain HTTP for the proxy")
+	f.StringSliceVar(&cfg.TLSNames, "tls-name", nil, "a further DNS name the OpenAPI certificate may carry (repeatable); localhost, this machine's hostname and any address a client reaches are always served")
 	f.DurationVar(&cfg.STSTimeout, "sts-timeout", pull.DefaultSTSTimeout, "how long a pod's pull waits for STS to assume its role chain before failing as a network failure and retrying with back-off; a cached credential still valid is used meanwhile")
 	return cmd
 }

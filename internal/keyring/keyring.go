@@ -1,8 +1,3 @@
-// Package keyring owns the deployment's master key and everything derived
-// from it. rolepull stores no AccessKey secret and no session secret: each
-// is HMAC(master key, purpose, id), recomputed when a request is verified
-// (DESIGN §4). The master key is one file, or one environment variable, per
-// deployment; replicas that share it verify each other's credentials.
 package keyring
 
 import (
@@ -67,7 +62,7 @@ func Load(path string) (*Keyring, error) {
 		if err != nil {
 			return nil, err
 		}
-		if err := writeFileAtomic(path, []byte(hex.EncodeToString(k.master)+"\n"), 0o600); err != nil {
+		if err := WriteFileAtomic(path, []byte(hex.EncodeToString(k.master)+"\n"), 0o600); err != nil {
 			return nil, fmt.Errorf("keyring: create %s: %w", path, err)
 		}
 		return k, nil
@@ -105,7 +100,10 @@ func (k *Keyring) Secret(purpose, id string) string {
 	return base64.RawURLEncoding.EncodeToString(k.Derive(purpose, id)[:22])
 }
 
-func writeFileAtomic(path string, data []byte, mode os.FileMode) error {
+// WriteFileAtomic writes data to path with mode through a synced temporary
+// file in the same directory and a rename, then syncs the directory: a
+// crash leaves the old file or the new one, never a part.
+func WriteFileAtomic(path string, data []byte, mode os.FileMode) error {
 	dir := filepath.Dir(path)
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return err

@@ -7,6 +7,7 @@ package node
 
 import (
 	"context"
+	"crypto/tls"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -40,6 +41,7 @@ import (
 	"github.com/rolepull/rolepull/internal/store/etcd"
 	"github.com/rolepull/rolepull/internal/sts"
 	"github.com/rolepull/rolepull/internal/stsapi"
+	"github.com/rolepull/rolepull/internal/tlsca"
 	"github.com/rolepull/rolepull/internal/vpcapi"
 )
 
@@ -87,6 +89,14 @@ type Config struct {
 	// WrapAssumer, when set, stands between the puller and STS; the fault
 	// tests use it to make STS slow or unavailable.
 	WrapAssumer func(pull.Assumer) pull.Assumer
+	// TLS turns on rolepull's local CA (DataDir/tls): the OpenAPI endpoint
+	// serves HTTPS, and the registry terminates TLS inside proxy CONNECT
+	// tunnels to instance domains. The admin profile names the CA file.
+	TLS bool
+	// TLSNames are further names the OpenAPI certificate may carry (it
+	// always serves localhost, this machine's hostname and any address a
+	// client reaches it on).
+	TLSNames []string
 	// DialHost, when set, dials registries that are not ACR in place of
 	// the real network (behind the egress guard still); tests use it to
 	// keep a fuzzed registry's redirects on loopback.
@@ -118,6 +128,8 @@ type Node struct {
 	Kube     *kube.Service
 	OpenAPI  *openapi.Server
 	Operator ram.Account
+	// CA is the local certificate authority (Config.TLS), or nil.
+	CA *tlsca.CA
 	// Profile is the operator's profile, as written to AdminProfile.
 	Profile profile.Profile
 
@@ -194,9 +206,14 @@ func New(ctx context.Context, cfg Config) (n *Node, err error) {
 	n.STS = sts.New(n.RAM, n.Keys, sts.Options{Clock: clk, Logger: n.log, Audit: audit})
 	n.Net = netmodel.New(n.Store, clk)
 	n.ACR = acr.New(n.Store, n.RAM, n.Net, n.Keys, acr.Options{Base: cfg.BaseDomain, Clock: clk, Logger: n.log})
-	if n.Registry, err = registry.New(n.ACR, n.Net, n.STS, n.RAM, n.Keys, registry.Options{
-		Root: filepath.Join(cfg.DataDir, "registry"), Clock: clk, Logger: n.log, Audit: audit,
-	}); err != nil {
+	regOpts := registry.Options{Root: filepath.Join(cfg.DataDir, "registry"), Clock: clk, Logger: n.log, Audit: audit}
+	if cfg.TLS {
+		if n.CA, err = tlsca.Open(filepath.Join(cfg.DataDir, "tls"), n.Keys, clk); err != nil {
+			return nil, fmt.Errorf("node: %w", err)
+		}
+		regOpts.Certificates = n.CA.Leaf
+	}
+	if n.Registry, err = registry.New(n.ACR, n.Net, n.STS, n.RAM, n.Keys, regOpts); err != nil {
 		return nil, err
 	}
 	if err := n.bootstrap(ctx); err != nil {
@@ -222,6 +239,11 @@ func New(ctx context.Context, cfg Config) (n *Node, err error) {
 	}
 	n.openapiHTTP = newHTTPServer(n.OpenAPI, n.log)
 	n.Profile.Endpoint = "http://" + n.openapiLn.Addr().String()
+	if n.CA != nil {
+		n.openapiLn = tls.NewListener(n.openapiLn, n.CA.ServerConfig(openapiNames(cfg.TLSNames)))
+		n.Profile.Endpoint = "https://" + n.openapiLn.Addr().String()
+		n.Profile.CAFile = n.CA.CertPath()
+	}
 	if n.registryLn, err = net.Listen("tcp", cfg.RegistryAddr); err != nil {
 		return nil, fmt.Errorf("node: registry listener: %w", err)
 	}
@@ -249,6 +271,19 @@ func New(ctx context.Context, cfg Config) (n *Node, err error) {
 		return nil, err
 	}
 	return n, nil
+}
+
+// openapiNames is who the OpenAPI certificate may name when a client asks
+// by name: localhost, this machine's hostname, and the names given.
+func openapiNames(extra []string) func(string) bool {
+	names := map[string]bool{"localhost": true}
+	if h, err := os.Hostname(); err == nil {
+		names[tlsca.NormalizeName(h)] = true
+	}
+	for _, n := range extra {
+		names[tlsca.NormalizeName(n)] = true
+	}
+	return func(name string) bool { return names[name] }
 }
 
 func newHTTPServer(h http.Handler, log *slog.Logger) *http.Server {

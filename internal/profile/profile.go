@@ -26,6 +26,9 @@ type Profile struct {
 	// credentials (rolepull assume-role).
 	SecurityToken string `json:"securityToken,omitempty"`
 	Expiration    string `json:"expiration,omitempty"`
+	// CAFile is the PEM file of rolepull's local CA, trusted (besides the
+	// system's roots) for an https endpoint (rolepull up --tls).
+	CAFile string `json:"caFile,omitempty"`
 }
 
 // Validate reports the first missing field.

@@ -1,16 +1,21 @@
 package registry
 
 import (
+	"bufio"
 	"context"
+	"crypto/tls"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"net/http"
 	"net/netip"
 	"strings"
+	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/gorilla/mux"
 
@@ -41,25 +46,28 @@ type Options struct {
 	Clock  clock.Clock
 	Logger *slog.Logger
 	Audit  *slog.Logger
-	// TLS says the listener serves HTTPS (challenges name https realms).
-	TLS bool
+	// Certificates, when set, issues the server certificate of an instance
+	// domain: a proxy CONNECT to one is then answered with TLS in the
+	// tunnel (rolepull up --tls). Nil: CONNECT is refused, plain HTTP only.
+	Certificates func(name string) (*tls.Certificate, error)
 }
 
 // Server is the registry listener of every instance.
 type Server struct {
-	acr    *acr.Service
-	net    *netmodel.Service
-	authn  Authenticator
-	authz  Authorizer
-	engine *engine
-	tokens *tokens
-	router *mux.Router
-	clock  clock.Clock
-	log    *slog.Logger
-	audit  *slog.Logger
-	scheme string
-	denied denials
-	stats  Stats
+	acr     *acr.Service
+	net     *netmodel.Service
+	authn   Authenticator
+	authz   Authorizer
+	engine  *engine
+	tokens  *tokens
+	router  *mux.Router
+	clock   clock.Clock
+	log     *slog.Logger
+	audit   *slog.Logger
+	certs   func(name string) (*tls.Certificate, error)
+	tunnels *http.Server // serves the TLS inside CONNECT tunnels
+	denied  denials
+	stats   Stats
 }
 
 // Stats counts what the registry served, for tests and metrics.
@@ -83,22 +91,29 @@ func New(a *acr.Service, n *netmodel.Service, authn Authenticator, authz Authori
 		return nil, err
 	}
 	s := &Server{acr: a, net: n, authn: authn, authz: authz, tokens: t, router: v2.Router(), clock: clk,
-		log: opts.Logger, audit: opts.Audit, scheme: "http"}
+		log: opts.Logger, audit: opts.Audit, certs: opts.Certificates}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
 	}
 	if s.audit == nil {
 		s.audit = slog.New(slog.DiscardHandler)
 	}
-	if opts.TLS {
-		s.scheme = "https"
+	s.tunnels = &http.Server{
+		Handler:           s,
+		ReadHeaderTimeout: 10 * time.Second,
+		IdleTimeout:       2 * time.Minute,
+		MaxHeaderBytes:    64 << 10,
+		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelWarn),
 	}
 	s.engine = newEngine(opts.Root, keys, s.log)
 	return s, nil
 }
 
-// Close stops every instance engine.
-func (s *Server) Close() { s.engine.close() }
+// Close ends every CONNECT tunnel and stops every instance engine.
+func (s *Server) Close() {
+	s.tunnels.Close()
+	s.engine.close()
+}
 
 // ListTags implements crapi's TagLister over the engines.
 func (s *Server) ListTags(ctx context.Context, instanceID, namespace, repo string) ([]Tag, error) {
@@ -108,6 +123,10 @@ func (s *Server) ListTags(ctx context.Context, instanceID, namespace, repo strin
 // ServeHTTP routes by Host: the proxy forms, the token endpoint, and /v2.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if r.Method == http.MethodConnect {
+		if r.TLS != nil {
+			http.Error(w, "CONNECT inside a tunnel", http.StatusMethodNotAllowed)
+			return
+		}
 		s.serveConnect(w, r)
 		return
 	}
@@ -217,12 +236,15 @@ func writeRegistryError(w http.ResponseWriter, status int, code, msg string) {
 	json.NewEncoder(w).Encode(map[string]any{"errors": []map[string]string{{"code": code, "message": msg}}})
 }
 
-// serveConnect answers a proxy CONNECT. rolepull terminates no TLS for
-// other hosts and serves its own domains in plain HTTP through the proxy's
-// absolute-form requests, so a CONNECT to an instance domain is refused with
-// a clear message (clients with an insecure-registry setting fall back to
-// HTTP) — after the same network check as every other request, so a closed
-// instance resets the connection instead of confirming it exists.
+// serveConnect answers a proxy CONNECT to an instance domain — after the
+// same network check as every other request, so that a closed instance
+// resets the connection instead of confirming it exists. With TLS on
+// (Options.Certificates) the tunnel is terminated here: the client's TLS
+// handshake gets the domain's certificate from rolepull's local CA and its
+// requests are served as any other, from the client's own source address.
+// Without, rolepull serves its domains in plain HTTP through the proxy's
+// absolute-form requests, and a CONNECT is refused with a clear message
+// (clients with an insecure-registry setting fall back to HTTP).
 func (s *Server) serveConnect(w http.ResponseWriter, r *http.Request) {
 	t, err := s.acr.ResolveHost(r.Context(), r.Host)
 	if err != nil {
@@ -236,5 +258,81 @@ func (s *Server) serveConnect(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	http.Error(w, "this rolepull registry speaks plain HTTP: use http:// (an insecure registry) through this proxy", http.StatusBadGateway)
+	if s.certs == nil {
+		http.Error(w, "this rolepull registry speaks plain HTTP: use http:// (an insecure registry) through this proxy, or start rolepull with --tls", http.StatusBadGateway)
+		return
+	}
+	hj, ok := w.(http.Hijacker)
+	if !ok {
+		http.Error(w, "the connection cannot be tunnelled", http.StatusInternalServerError)
+		return
+	}
+	conn, brw, err := hj.Hijack()
+	if err != nil {
+		return
+	}
+	if _, err := io.WriteString(conn, "HTTP/1.1 200 Connection established\r\n\r\n"); err != nil {
+		conn.Close()
+		return
+	}
+	host := t.Host
+	cfg := &tls.Config{
+		MinVersion: tls.VersionTLS12,
+		NextProtos: []string{"http/1.1"},
+		GetCertificate: func(hello *tls.ClientHelloInfo) (*tls.Certificate, error) {
+			// The tunnel is for the domain CONNECT named; a handshake for
+			// another name gets nothing.
+			if hello.ServerName != "" && acr.NormalizeHost(hello.ServerName) != acr.NormalizeHost(host) {
+				return nil, fmt.Errorf("registry: a tunnel to %s cannot serve %q", host, hello.ServerName)
+			}
+			return s.certs(host)
+		},
+	}
+	// Bytes the client sent after CONNECT (its ClientHello) may already
+	// sit in the hijacked reader.
+	l := &oneConn{c: tls.Server(&bufferedConn{Conn: conn, r: brw.Reader}, cfg)}
+	s.tunnels.Serve(l) // returns at once; the connection is served until it closes
+	if c := l.take(); c != nil {
+		c.Close() // not taken: the tunnel server is closed
+	}
 }
+
+// bufferedConn reads what a hijacked reader holds before the connection.
+type bufferedConn struct {
+	net.Conn
+	r *bufio.Reader
+}
+
+func (c *bufferedConn) Read(p []byte) (int, error) { return c.r.Read(p) }
+
+// oneConn is a listener that accepts one connection and then reports
+// itself closed, so http.Server.Serve hands the connection to a goroutine
+// of its own (tracked for Close) and returns.
+type oneConn struct {
+	mu sync.Mutex
+	c  net.Conn
+}
+
+func (l *oneConn) Accept() (net.Conn, error) {
+	if c := l.take(); c != nil {
+		return c, nil
+	}
+	return nil, net.ErrClosed
+}
+
+func (l *oneConn) take() net.Conn {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	c := l.c
+	l.c = nil
+	return c
+}
+
+func (l *oneConn) Close() error { return nil }
+
+func (l *oneConn) Addr() net.Addr { return dummyAddr{} }
+
+type dummyAddr struct{}
+
+func (dummyAddr) Network() string { return "tunnel" }
+func (dummyAddr) String() string  { return "tunnel" }

@@ -134,7 +134,11 @@ func (s *Server) serveV2(w http.ResponseWriter, r *http.Request, t acr.Target, s
 // challenge answers 401 with a Bearer challenge whose realm is on the very
 // host the client asked (clients refuse cross-host realms).
 func (s *Server) challenge(w http.ResponseWriter, r *http.Request, t acr.Target, need []required, errCode, msg string) {
-	realm := s.scheme + "://" + r.Host + "/token"
+	scheme := "http"
+	if r.TLS != nil {
+		scheme = "https"
+	}
+	realm := scheme + "://" + r.Host + "/token"
 	h := fmt.Sprintf(`Bearer realm=%q,service=%q`, realm, audience(t))
 	if len(need) > 0 {
 		var scopes []string

@@ -130,6 +130,23 @@ const (
 // pull that returned another artifact would show.
 func orasContent(ref string) []byte { return []byte("rolepull compat artifact at " + ref + "\n") }
 
+// jsonDigest reads the "digest" of the JSON oras printed (push --format
+// json, manifest fetch --descriptor).
+func jsonDigest(t *testing.T, what string, r result) v1.Hash {
+	t.Helper()
+	var out struct {
+		Digest string `json:"digest"`
+	}
+	if err := json.Unmarshal([]byte(r.stdout), &out); err != nil {
+		t.Fatalf("%s: %v\n%s", what, err, r)
+	}
+	h, err := v1.NewHash(out.Digest)
+	if err != nil {
+		t.Fatalf("%s: digest %q: %v", what, out.Digest, err)
+	}
+	return h
+}
+
 var oras = ociClient{
 	name: "oras",
 	// oras takes credentials with every command.
@@ -140,16 +157,7 @@ var oras = ociClient{
 		}
 		r := s.must(t, pw.Password, bin, "push", "--plain-http", "-u", pw.Username, "--password-stdin",
 			"--format", "json", ref, orasFile+":"+orasMediaType)
-		var out struct {
-			Digest string `json:"digest"`
-		}
-		if err := json.Unmarshal([]byte(r.stdout), &out); err != nil {
-			t.Fatalf("oras push --format json: %v\n%s", err, r)
-		}
-		pushed, err := v1.NewHash(out.Digest)
-		if err != nil {
-			t.Fatalf("oras push digest %q: %v", out.Digest, err)
-		}
+		pushed := jsonDigest(t, "oras push --format json", r)
 		if d := lastDigest(t, s.must(t, pw.Password, bin, "resolve", "--plain-http", "-u", pw.Username, "--password-stdin", ref)); d != pushed {
 			t.Errorf("oras resolve %s = %s, want the pushed %s", ref, d, pushed)
 		}
@@ -174,17 +182,7 @@ var oras = ociClient{
 		// oras pull keeps no manifest: fetch the one the registry serves
 		// and hash it.
 		r := s.must(t, pw.Password, bin, "manifest", "fetch", "--plain-http", "-u", pw.Username, "--password-stdin", "--descriptor", ref)
-		var desc struct {
-			Digest string `json:"digest"`
-		}
-		if err := json.Unmarshal([]byte(r.stdout), &desc); err != nil {
-			t.Fatalf("oras manifest fetch --descriptor: %v\n%s", err, r)
-		}
-		h, err := v1.NewHash(desc.Digest)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return h
+		return jsonDigest(t, "oras manifest fetch --descriptor", r)
 	},
 	tryPull: func(t *testing.T, s *sandbox, bin, ref string, pw acr.TempPassword) result {
 		return s.run(t.Context(), pw.Password, bin, "pull", "--plain-http", "-u", pw.Username, "--password-stdin", "-o", t.TempDir(), ref)

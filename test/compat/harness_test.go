@@ -94,10 +94,17 @@ type world struct {
 	full, pullOnly, closedFull acr.TempPassword
 }
 
-func newWorld(t *testing.T) *world {
+func newWorld(t *testing.T) *world { return newWorldWith(t, nil) }
+
+// newWorldWith is newWorld on a node whose config tune may adjust.
+func newWorldWith(t *testing.T, tune func(*node.Config)) *world {
 	t.Helper()
 	ctx := t.Context()
-	n, err := node.New(ctx, node.Config{DataDir: t.TempDir(), OpenAPIAddr: "127.0.0.1:0", RegistryAddr: "127.0.0.1:0"})
+	cfg := node.Config{DataDir: t.TempDir(), OpenAPIAddr: "127.0.0.1:0", RegistryAddr: "127.0.0.1:0"}
+	if tune != nil {
+		tune(&cfg)
+	}
+	n, err := node.New(ctx, cfg)
 	if err != nil {
 		t.Fatalf("node.New: %v", err)
 	}
