@@ -360,6 +360,11 @@ func (s *Service) buildCache(ctx context.Context, id string) {
 	}
 	if err == nil {
 		s.event(ctx, id, "Normal", "Ready", fmt.Sprintf("image cache %s is ready: %d image(s), %s, built as %s", c.Name, len(cached), humanSize(c.Bytes()), c.Identity))
+		if 2*total > limit {
+			// ECI fails a cache only when the images exceed it, but
+			// advises twice their size: say so while it still fits.
+			s.event(ctx, id, "Warning", "ImageCacheSizeLow", fmt.Sprintf("the images take %s, more than half of imageCacheSize %d GiB: ECI advises at least twice the images' size; raise imageCacheSize before the images grow", humanSize(total), c.SizeGiB))
+		}
 	}
 }
 

@@ -92,6 +92,19 @@ func TestImageCacheLifecycle(t *testing.T) {
 		t.Errorf("expires %v, want 7 days after creation", ready.ExpireTime)
 	}
 	forever := w.settleCache(w.cache("forever", []string{small}, nil).ID)
+	if ev := w.events(ready.ID); strings.Contains(ev, "ImageCacheSizeLow") {
+		t.Errorf("a cache whose images take %d of 20 KiB warns of its size:\n%s", ready.Bytes(), ev)
+	}
+	// Fits, but in more than half: Ready, with a warning (reliability.md
+	// §3.8 item 76: ECI advises a cache twice the images' size).
+	w.push(ee, host, "eci_test/mid:1", 6)
+	mid := w.settleCache(w.cache("mid", []string{host + "/eci_test/mid:1"}, nil).ID)
+	if b := mid.Bytes(); b <= 10<<10 || b > 20<<10 {
+		t.Fatalf("the mid image takes %d bytes; the test wants 10–20 KiB", b)
+	}
+	if ev := w.events(mid.ID); mid.Phase != eci.PhaseReady || !strings.Contains(ev, "ImageCacheSizeLow") || !strings.Contains(ev, "at least twice") {
+		t.Errorf("a cache more than half full: %s\n%s", mid.Phase, ev)
+	}
 
 	// Auto-match: a pod of the cached image uses a cache, and says so.
 	g := w.expectReady(w.cachePod("auto", []string{small}, eci.CacheSettings{AutoMatch: true}, nil))
