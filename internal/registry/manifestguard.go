@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"mime"
 	"net/http"
 	"strings"
 
@@ -37,7 +38,7 @@ func checkManifestPut(w http.ResponseWriter, r *http.Request) bool {
 		writeRegistryError(w, http.StatusRequestEntityTooLarge, "SIZE_INVALID", fmt.Sprintf("a manifest of more than %d bytes", MaxManifestBytes))
 		return false
 	}
-	if err := manifestProblem(body); err != nil {
+	if err := manifestProblem(body, r.Header.Get("Content-Type")); err != nil {
 		writeRegistryError(w, http.StatusBadRequest, "MANIFEST_INVALID", err.Error())
 		return false
 	}
@@ -63,9 +64,9 @@ type descriptor struct {
 	Size   *int64  `json:"size"`
 }
 
-// manifestProblem says what keeps body from being a manifest the engine
-// may take, or nil.
-func manifestProblem(body []byte) error {
+// manifestProblem says what keeps body, sent as contentType, from being a
+// manifest the engine may take, or nil.
+func manifestProblem(body []byte, contentType string) error {
 	dec := json.NewDecoder(bytes.NewReader(body))
 	tok, err := dec.Token()
 	if err != nil || tok != json.Delim('{') {
@@ -79,6 +80,7 @@ func manifestProblem(body []byte) error {
 	}
 	var m struct {
 		SchemaVersion *int         `json:"schemaVersion"`
+		MediaType     string       `json:"mediaType"`
 		Config        *descriptor  `json:"config"`
 		Subject       *descriptor  `json:"subject"`
 		Layers        []descriptor `json:"layers"`
@@ -93,6 +95,14 @@ func manifestProblem(body []byte) error {
 	}
 	if *m.SchemaVersion != 2 {
 		return fmt.Errorf("schemaVersion %d: only schema 2 manifests (Docker v2 schema 2, OCI) are accepted", *m.SchemaVersion)
+	}
+	// A document that reads as both a manifest and an index could be
+	// pulled as either (CVE-2021-41190).
+	if (m.Config != nil || m.Layers != nil) && m.Manifests != nil {
+		return errors.New("the document has both config or layers and manifests: push a manifest or an index, not both (CVE-2021-41190)")
+	}
+	if ct, _, _ := mime.ParseMediaType(contentType); m.MediaType != "" && ct != "" && m.MediaType != ct {
+		return fmt.Errorf("the document's mediaType %q is not its Content-Type %q", m.MediaType, ct)
 	}
 	check := func(field string, d *descriptor) error {
 		if d == nil {

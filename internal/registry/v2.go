@@ -122,6 +122,9 @@ func (s *Server) serveV2(w http.ResponseWriter, r *http.Request, t acr.Target, s
 	if route == v2.RouteNameManifest && r.Method == http.MethodPut && !checkManifestPut(w, r) {
 		return
 	}
+	if !checkPaging(w, route, r.URL.Query()) {
+		return
+	}
 	switch {
 	case route == v2.RouteNameBlob && r.Method == http.MethodGet:
 		s.stats.BlobGets.Add(1)

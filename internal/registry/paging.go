@@ -1,0 +1,73 @@
+package registry
+
+import (
+	"fmt"
+	"net/http"
+	"net/url"
+	"regexp"
+	"strconv"
+
+	v2 "github.com/distribution/distribution/v3/registry/api/v2"
+)
+
+// maxRepoNameBytes is the distribution grammar's bound on a repository name.
+const maxRepoNameBytes = 255
+
+var tagGrammar = regexp.MustCompile(`^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$`)
+
+// checkPaging refuses, with 400, a catalog or tag-list query whose n is
+// not a count, or whose last could name no repository or tag — before the
+// engine turns a megabyte of last into a file name (and echoes it back in
+// a 500). It reports whether the request may go on.
+func checkPaging(w http.ResponseWriter, route string, q url.Values) bool {
+	if route != v2.RouteNameCatalog && route != v2.RouteNameTags {
+		return true
+	}
+	if len(q["n"]) > 1 || len(q["last"]) > 1 {
+		writeRegistryError(w, http.StatusBadRequest, "PAGINATION_NUMBER_INVALID", "give n and last at most once each")
+		return false
+	}
+	if s := q.Get("n"); s != "" {
+		// The engine bounds a large n itself (a page may hold fewer).
+		if n, err := strconv.ParseUint(s, 10, 31); err != nil || n > 1<<31-1 {
+			writeRegistryError(w, http.StatusBadRequest, "PAGINATION_NUMBER_INVALID", fmt.Sprintf("n=%s: want a count, 0 to 2147483647", clip(s)))
+			return false
+		}
+	}
+	last := q.Get("last")
+	switch {
+	case last == "":
+	case route == v2.RouteNameCatalog && (len(last) > maxRepoNameBytes || !repoGrammar(last)):
+		writeRegistryError(w, http.StatusBadRequest, "NAME_INVALID", fmt.Sprintf("last=%s is not a repository name (lowercase path components, at most %d characters)", clip(last), maxRepoNameBytes))
+		return false
+	case route == v2.RouteNameTags && !tagGrammar.MatchString(last):
+		writeRegistryError(w, http.StatusBadRequest, "TAG_INVALID", fmt.Sprintf("last=%s is not a tag (at most 128 of [A-Za-z0-9_.-], not starting with . or -)", clip(last)))
+		return false
+	}
+	return true
+}
+
+var repoComponent = regexp.MustCompile(`^[a-z0-9]+(?:(?:[._]|__|[-]+)[a-z0-9]+)*$`)
+
+// repoGrammar reports whether s is slash-separated components of the
+// distribution grammar.
+func repoGrammar(s string) bool {
+	start := 0
+	for i := 0; i <= len(s); i++ {
+		if i == len(s) || s[i] == '/' {
+			if !repoComponent.MatchString(s[start:i]) {
+				return false
+			}
+			start = i + 1
+		}
+	}
+	return true
+}
+
+// clip shortens what a client sent for an error message.
+func clip(s string) string {
+	if len(s) > 64 {
+		return strconv.Quote(s[:64]) + "…"
+	}
+	return strconv.Quote(s)
+}
