@@ -1,0 +1,141 @@
+package e2e
+
+import (
+	"errors"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/rolepull/rolepull/internal/openapi"
+	"github.com/rolepull/rolepull/internal/ram"
+)
+
+// TestSTSInputs is reliability.md §3.3 (items 32–36) over the OpenAPI, as
+// a RAM user's AssumeRole with raw parameters: each refused input gets its
+// vendor error code, and none is clamped or silently fixed.
+func TestSTSInputs(t *testing.T) {
+	w := newWorld(t)
+	ctx := t.Context()
+	if _, err := w.n.RAM.CreateUser(ctx, w.a, ram.User{UserName: "sts-inputs"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.n.RAM.AttachPolicy(ctx, w.a, ram.System, "AliyunSTSAssumeRoleAccess", ram.ToUser, "sts-inputs"); err != nil {
+		t.Fatal(err)
+	}
+	k, secret, err := w.n.RAM.CreateAccessKey(ctx, w.a, "sts-inputs")
+	if err != nil {
+		t.Fatal(err)
+	}
+	user := &openapi.Client{Endpoint: w.n.OpenAPIURL(), AccessKeyID: k.AccessKeyID, AccessKeySecret: secret}
+	trustRoot := `{"Version":"1","Statement":[{"Effect":"Allow","Action":"sts:AssumeRole","Principal":{"RAM":["acs:ram::` + w.a + `:root"]}}]}`
+	plain := w.role(w.a, "sts-plain", trustRoot, "AliyunSTSAssumeRoleAccess")
+	external := w.role(w.a, "sts-external", `{"Version":"1","Statement":[{"Effect":"Allow","Action":"sts:AssumeRole","Principal":{"RAM":["acs:ram::`+w.a+`:root"]},"Condition":{"StringEquals":{"sts:ExternalId":"abcd-1234"}}}]}`)
+
+	type creds struct{ AccessKeyId, AccessKeySecret, SecurityToken, Expiration string }
+	assume := func(c *openapi.Client, params map[string]string) (creds, error) {
+		var out struct{ Credentials creds }
+		err := c.Do(ctx, "2015-04-01", "AssumeRole", params, &out)
+		return out.Credentials, err
+	}
+	with := func(kv ...string) map[string]string {
+		m := map[string]string{"RoleArn": plain, "RoleSessionName": "inputs"}
+		for i := 0; i+1 < len(kv); i += 2 {
+			m[kv[i]] = kv[i+1]
+		}
+		return m
+	}
+	for _, tt := range []struct {
+		name   string
+		params map[string]string
+		code   string
+	}{
+		{"32 DurationSeconds 899", with("DurationSeconds", "899"), "InvalidParameter.DurationSeconds"},
+		{"32 DurationSeconds 0", with("DurationSeconds", "0"), "InvalidParameter.DurationSeconds"},
+		{"32 DurationSeconds -1", with("DurationSeconds", "-1"), "InvalidParameter.DurationSeconds"},
+		{"32 DurationSeconds 43201", with("DurationSeconds", "43201"), "InvalidParameter.DurationSeconds"},
+		{"32 DurationSeconds 2^63", with("DurationSeconds", "9223372036854775808"), "InvalidParameter.DurationSeconds"},
+		{"32 DurationSeconds 3600s", with("DurationSeconds", "3600s"), "InvalidParameter.DurationSeconds"},
+		{"33 RoleSessionName of 1", with("RoleSessionName", "a"), "InvalidParameter.RoleSessionName"},
+		{"33 RoleSessionName of 65", with("RoleSessionName", strings.Repeat("s", 65)), "InvalidParameter.RoleSessionName"},
+		{"33 RoleSessionName with /", with("RoleSessionName", "ns/pod"), "InvalidParameter.RoleSessionName"},
+		{"33 RoleSessionName with a homoglyph", with("RoleSessionName", "p\u043ed"), "InvalidParameter.RoleSessionName"}, // Cyrillic о
+		{"34 ExternalId missing where the trust requires it", with("RoleArn", external), "NoPermission"},
+		{"34 ExternalId wrong", with("RoleArn", external, "ExternalId", "abcd-9999"), "NoPermission"},
+		{"34 ExternalId of 1,225 characters", with("RoleArn", external, "ExternalId", strings.Repeat("e", 1225)), "InvalidParameter.ExternalId"},
+		{"34 ExternalId with a space", with("RoleArn", external, "ExternalId", "abcd 1234"), "InvalidParameter.ExternalId"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := assume(user, tt.params)
+			var ae *openapi.Error
+			if !errors.As(err, &ae) || ae.Code != tt.code {
+				t.Errorf("AssumeRole = %v, want %s", err, tt.code)
+			}
+		})
+	}
+	t.Run("34 the right ExternalId", func(t *testing.T) {
+		if _, err := assume(user, with("RoleArn", external, "ExternalId", "abcd-1234")); err != nil {
+			t.Errorf("AssumeRole with the ExternalId the trust names = %v", err)
+		}
+	})
+
+	// Item 35: a session of a role deleted and recreated under the same
+	// name is not honoured — it is bound to the old RoleId, so the new
+	// role's policies never apply to it.
+	t.Run("35 role deleted and recreated", func(t *testing.T) {
+		w.role(w.a, "sts-recreated", trustRoot, "AliyunContainerRegistryReadOnlyAccess")
+		c, err := assume(user, with("RoleArn", "acs:ram::"+w.a+":role/sts-recreated"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		session := &openapi.Client{Endpoint: w.n.OpenAPIURL(), AccessKeyID: c.AccessKeyId, AccessKeySecret: c.AccessKeySecret, SecurityToken: c.SecurityToken, RegionID: "cn-hangzhou"}
+		list := func() error { return session.Do(ctx, "2018-12-01", "ListInstance", nil, &struct{}{}) }
+		if err := list(); err != nil {
+			t.Fatalf("ListInstance as the fresh session: %v", err)
+		}
+		if err := w.n.RAM.DetachPolicy(ctx, w.a, ram.System, "AliyunContainerRegistryReadOnlyAccess", ram.ToRole, "sts-recreated"); err != nil {
+			t.Fatal(err)
+		}
+		if err := w.n.RAM.DeleteRole(ctx, w.a, "sts-recreated"); err != nil {
+			t.Fatal(err)
+		}
+		w.role(w.a, "sts-recreated", trustRoot, "AliyunContainerRegistryReadOnlyAccess")
+		err = list()
+		var ae *openapi.Error
+		if !errors.As(err, &ae) || ae.Code != "NoPermission" || !strings.Contains(ae.Message, "deleted since the session began") {
+			t.Errorf("ListInstance as the old session after the role was recreated = %v, want NoPermission saying the role was deleted", err)
+		}
+	})
+
+	// Item 36: a self-chain A→A→… 100 times: every hop is its own
+	// session of at most an hour (3601 refused, not clamped), and none
+	// outlives an hour from its own issue.
+	t.Run("36 self-chain of 100 hops", func(t *testing.T) {
+		self := w.role(w.a, "sts-self", `{"Version":"1","Statement":[{"Effect":"Allow","Action":"sts:AssumeRole","Principal":{"RAM":["acs:ram::`+w.a+`:root"]}}]}`, "AliyunSTSAssumeRoleAccess")
+		c, err := assume(user, map[string]string{"RoleArn": self, "RoleSessionName": "hop-0"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i := 1; i <= 100; i++ {
+			s := &openapi.Client{Endpoint: w.n.OpenAPIURL(), AccessKeyID: c.AccessKeyId, AccessKeySecret: c.AccessKeySecret, SecurityToken: c.SecurityToken}
+			if i == 50 {
+				_, err := assume(s, map[string]string{"RoleArn": self, "RoleSessionName": "hop-long", "DurationSeconds": "3601"})
+				var ae *openapi.Error
+				if !errors.As(err, &ae) || ae.Code != "InvalidParameter.DurationSeconds" {
+					t.Fatalf("hop %d asking 3601 s = %v, want InvalidParameter.DurationSeconds", i, err)
+				}
+			}
+			before := time.Now()
+			if c, err = assume(s, map[string]string{"RoleArn": self, "RoleSessionName": "hop-" + strconv.Itoa(i)}); err != nil {
+				t.Fatalf("hop %d: %v", i, err)
+			}
+			exp, err := time.Parse(time.RFC3339, c.Expiration)
+			if err != nil {
+				t.Fatalf("hop %d: Expiration %q: %v", i, c.Expiration, err)
+			}
+			if exp.After(before.Add(time.Hour + 2*time.Second)) {
+				t.Fatalf("hop %d expires at %v, more than an hour after it was asked for (%v)", i, exp, before)
+			}
+		}
+	})
+}
