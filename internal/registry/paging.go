@@ -19,10 +19,11 @@ var tagGrammar = regexp.MustCompile(`^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$`)
 // not a count, or whose last could name no repository or tag — before the
 // engine turns a megabyte of last into a file name (and echoes it back in
 // a 500). It reports whether the request may go on.
-func checkPaging(w http.ResponseWriter, route string, q url.Values) bool {
+func checkPaging(w http.ResponseWriter, route string, u *url.URL) bool {
 	if route != v2.RouteNameCatalog && route != v2.RouteNameTags {
 		return true
 	}
+	q := u.Query()
 	if len(q["n"]) > 1 || len(q["last"]) > 1 {
 		writeRegistryError(w, http.StatusBadRequest, "PAGINATION_NUMBER_INVALID", "give n and last at most once each")
 		return false
