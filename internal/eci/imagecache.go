@@ -41,8 +41,9 @@ const (
 // CachedImage is one image held by a cache.
 type CachedImage struct {
 	Image   string          `json:"image"`
-	Digest  string          `json:"digest"`  // what the reference resolved to when cached
-	Digests []digest.Digest `json:"digests"` // every blob of it
+	Digest  string          `json:"digest"`          // what the reference resolved to when cached
+	Digests []digest.Digest `json:"digests"`         // every blob of it
+	Sizes   []int64         `json:"sizes,omitempty"` // the size of each of Digests
 	Bytes   int64           `json:"bytes"`
 }
 
@@ -73,14 +74,28 @@ type ImageCache struct {
 	Generation      int64     `json:"generation"`
 }
 
-// Bytes is the cache's stored size: its distinct blobs.
+// Bytes is the cache's stored size: its distinct blobs, each counted
+// once however many of its images share it.
 func (c ImageCache) Bytes() int64 {
 	seen := map[digest.Digest]bool{}
 	var n int64
 	for _, ci := range c.Cached {
-		n += ci.Bytes
-		for _, d := range ci.Digests {
+		n += ci.distinctBytes(seen)
+	}
+	return n
+}
+
+// distinctBytes adds the sizes of the image's blobs not in seen, and adds
+// them to seen. A record from before sizes were kept counts whole.
+func (ci CachedImage) distinctBytes(seen map[digest.Digest]bool) int64 {
+	if len(ci.Sizes) != len(ci.Digests) {
+		return ci.Bytes
+	}
+	var n int64
+	for i, d := range ci.Digests {
+		if !seen[d] {
 			seen[d] = true
+			n += ci.Sizes[i]
 		}
 	}
 	return n
@@ -309,7 +324,8 @@ func (s *Service) buildCache(ctx context.Context, id string) {
 	var identities []string
 	var all []digest.Digest
 	limit := int64(c.SizeGiB) * s.opts.CacheSizeUnit
-	var total int64
+	var total int64 // the distinct blobs' bytes: what the cache stores
+	seen := map[digest.Digest]bool{}
 	for i, img := range c.Images {
 		res, err := s.puller.Pull(ctx, settings, img, pull.FetchOptions{
 			Pin: func(ds []digest.Digest) error {
@@ -327,12 +343,13 @@ func (s *Service) buildCache(ctx context.Context, id string) {
 			s.failCache(ctx, id, updating, fmt.Sprintf("image %q: %v", img, err))
 			return
 		}
-		total += res.Bytes
+		ci := CachedImage{Image: img, Digest: res.Digest.String(), Digests: res.Digests, Sizes: res.Sizes, Bytes: res.Bytes}
+		total += ci.distinctBytes(seen)
 		if total > limit {
 			s.failCache(ctx, id, updating, fmt.Sprintf("the images need %s but imageCacheSize is %d GiB: raise imageCacheSize (at least twice the images' size is advised) or cache fewer images", humanSize(total), c.SizeGiB))
 			return
 		}
-		cached = append(cached, CachedImage{Image: img, Digest: res.Digest.String(), Digests: res.Digests, Bytes: res.Bytes})
+		cached = append(cached, ci)
 		identities = append(identities, res.Identity)
 		all = append(all, res.Digests...)
 		pct := 100 * (i + 1) / len(c.Images)
@@ -343,6 +360,12 @@ func (s *Service) buildCache(ctx context.Context, id string) {
 	if err := s.content.Pin(ctx, id, dedupe(all)); err != nil {
 		s.failCache(ctx, id, updating, "pinning the images: "+err.Error())
 		return
+	}
+	if 2*total > limit {
+		// ECI fails a cache only when the images exceed it, but advises
+		// twice their size: say so while it still fits — before Ready, so
+		// whoever sees Ready sees the warning too.
+		s.event(ctx, id, "Warning", "ImageCacheSizeLow", fmt.Sprintf("the images take %s, more than half of imageCacheSize %d GiB: ECI advises at least twice the images' size; raise imageCacheSize before the images grow", humanSize(total), c.SizeGiB))
 	}
 	c, err = s.updateCache(ctx, id, func(c *ImageCache) error {
 		c.Phase, c.Progress, c.Cached, c.Message = PhaseReady, 100, cached, ""
@@ -360,11 +383,6 @@ func (s *Service) buildCache(ctx context.Context, id string) {
 	}
 	if err == nil {
 		s.event(ctx, id, "Normal", "Ready", fmt.Sprintf("image cache %s is ready: %d image(s), %s, built as %s", c.Name, len(cached), humanSize(c.Bytes()), c.Identity))
-		if 2*total > limit {
-			// ECI fails a cache only when the images exceed it, but
-			// advises twice their size: say so while it still fits.
-			s.event(ctx, id, "Warning", "ImageCacheSizeLow", fmt.Sprintf("the images take %s, more than half of imageCacheSize %d GiB: ECI advises at least twice the images' size; raise imageCacheSize before the images grow", humanSize(total), c.SizeGiB))
-		}
 	}
 }
 

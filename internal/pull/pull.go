@@ -491,6 +491,7 @@ type Result struct {
 	Plan     Plan
 	Digest   digest.Digest   // the manifest (or index) digest the reference resolved to
 	Digests  []digest.Digest // every blob stored: index, manifest, config, layers
+	Sizes    []int64         // the size of each of Digests
 	Bytes    int64
 	Identity string
 }
@@ -592,6 +593,7 @@ func (p *Puller) fetchOnce(ctx context.Context, pl Plan, fo FetchOptions) (Resul
 	store := func(d v1.Hash, size int64, fetch func() (io.ReadCloser, error)) error {
 		dg := digest.Digest(d.String())
 		res.Digests = append(res.Digests, dg)
+		res.Sizes = append(res.Sizes, size)
 		return p.ingest(ctx, dg, size, func(context.Context) (io.ReadCloser, error) { return fetch() }, nil)
 	}
 	bytesOf := func(b []byte) func() (io.ReadCloser, error) {
@@ -711,6 +713,7 @@ func (p *Puller) fetchOnce(ctx context.Context, pl Plan, fo FetchOptions) (Resul
 		return Result{}, err
 	}
 	res.Digests = append(res.Digests, digests...)
+	res.Sizes = append(res.Sizes, sizes...)
 	res.Bytes = pr.Bytes + int64(len(raw)) + m.Config.Size
 	return res, nil
 }

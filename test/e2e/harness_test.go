@@ -12,6 +12,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/authn"
 	"github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/mutate"
 	"github.com/google/go-containerregistry/pkg/v1/random"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 
@@ -149,6 +150,38 @@ func (w *world) pushImage(inst acr.Instance, host, repo string, size, layers int
 		w.t.Fatalf("push %s: %v", ref, err)
 	}
 	return img
+}
+
+// pushTwin pushes, as repo to, the image at from with another config: the
+// same layers under a different manifest. It returns the new digest.
+func (w *world) pushTwin(inst acr.Instance, host, from, to string) string {
+	w.t.Helper()
+	tp, err := w.n.ACR.IssueTempPassword(ram.RootIdentity(inst.Account), inst)
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	opts := []remote.Option{remote.WithAuth(&authn.Basic{Username: tp.Username, Password: tp.Password}), remote.WithTransport(w.hostTransport()), remote.WithContext(w.t.Context())}
+	src, err := name.ParseReference(host+"/"+from, name.Insecure)
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	img, err := remote.Image(src, opts...)
+	if err != nil {
+		w.t.Fatalf("fetch %s: %v", src, err)
+	}
+	twin, err := mutate.Config(img, v1.Config{Env: []string{"TWIN=" + to}})
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	dst, err := name.ParseReference(host+"/"+to, name.Insecure)
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	if err := remote.Write(dst, twin, opts...); err != nil {
+		w.t.Fatalf("push %s: %v", dst, err)
+	}
+	d, _ := twin.Digest()
+	return d.String()
 }
 
 // pod creates a one-or-more-container group in the pod account.

@@ -105,6 +105,13 @@ func TestImageCacheLifecycle(t *testing.T) {
 	if ev := w.events(mid.ID); mid.Phase != eci.PhaseReady || !strings.Contains(ev, "ImageCacheSizeLow") || !strings.Contains(ev, "at least twice") {
 		t.Errorf("a cache more than half full: %s\n%s", mid.Phase, ev)
 	}
+	// Two images sharing their layers: imageCacheSize holds what is
+	// stored — each blob once — not the sum of the images' sizes.
+	twin := w.pushTwin(ee, host, "eci_test/mid:1", "eci_test/mid:2")
+	shared := w.settleCache(w.cache("shared", []string{host + "/eci_test/mid:1", host + "/eci_test/mid:2"}, nil).ID)
+	if sum := shared.Cached[0].Bytes + shared.Cached[1].Bytes; shared.Phase != eci.PhaseReady || sum <= 20<<10 || shared.Bytes() > 20<<10 {
+		t.Errorf("two images of %d bytes together, sharing layers (%s): %s, stored %d; want Ready under 20 KiB", sum, twin, shared.Phase, shared.Bytes())
+	}
 
 	// Auto-match: a pod of the cached image uses a cache, and says so.
 	g := w.expectReady(w.cachePod("auto", []string{small}, eci.CacheSettings{AutoMatch: true}, nil))
