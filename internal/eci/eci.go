@@ -173,13 +173,36 @@ func (in CreateInput) validate() error {
 	return errors.Join(errs...)
 }
 
+// CheckCreate runs every check Create runs, storing nothing: callers that
+// apply several objects at once (rolepull apply) check them all first.
+func (s *Service) CheckCreate(ctx context.Context, in CreateInput) error {
+	_, err := s.checkCreate(ctx, in)
+	return err
+}
+
+// checkCreate checks in and returns its vSwitch, if it names one.
+func (s *Service) checkCreate(ctx context.Context, in CreateInput) (netmodel.VSwitch, error) {
+	if err := in.validate(); err != nil {
+		return netmodel.VSwitch{}, err
+	}
+	if err := s.ram.RequireAccount(ctx, in.Account); err != nil {
+		return netmodel.VSwitch{}, err
+	}
+	if in.VSwitchID == "" {
+		return netmodel.VSwitch{}, nil
+	}
+	vsw, err := s.net.GetVSwitch(ctx, in.Account, in.VSwitchID)
+	if err != nil {
+		return netmodel.VSwitch{}, invalid("VSwitchId", "VSwitchId %q: %v", in.VSwitchID, err)
+	}
+	return vsw, nil
+}
+
 // Create stores a container group, Pending, and queues its pulls. Its
 // pull settings are frozen here.
 func (s *Service) Create(ctx context.Context, in CreateInput) (ContainerGroup, error) {
-	if err := in.validate(); err != nil {
-		return ContainerGroup{}, err
-	}
-	if err := s.ram.RequireAccount(ctx, in.Account); err != nil {
+	vsw, err := s.checkCreate(ctx, in)
+	if err != nil {
 		return ContainerGroup{}, err
 	}
 	g := ContainerGroup{
@@ -188,10 +211,6 @@ func (s *Service) Create(ctx context.Context, in CreateInput) (ContainerGroup, e
 		Cache: in.Cache, CreationTime: s.now(), Status: StatusPending, Generation: 1,
 	}
 	if in.VSwitchID != "" {
-		vsw, err := s.net.GetVSwitch(ctx, in.Account, in.VSwitchID)
-		if err != nil {
-			return ContainerGroup{}, invalid("VSwitchId", "VSwitchId %q: %v", in.VSwitchID, err)
-		}
 		g.VpcID = vsw.VpcID
 		if g.ZoneID == "" {
 			g.ZoneID = vsw.ZoneID

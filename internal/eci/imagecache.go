@@ -149,10 +149,7 @@ func (in CacheInput) validate() error {
 // CreateImageCache stores a cache, Preparing, and queues its build. Its
 // pull settings are frozen here; it pulls as session imc-<id>.
 func (s *Service) CreateImageCache(ctx context.Context, in CacheInput) (ImageCache, error) {
-	if err := in.validate(); err != nil {
-		return ImageCache{}, err
-	}
-	if err := s.ram.RequireAccount(ctx, in.Account); err != nil {
+	if err := s.CheckCreateImageCache(ctx, in); err != nil {
 		return ImageCache{}, err
 	}
 	if in.SizeGiB == 0 {
@@ -243,6 +240,41 @@ func (s *Service) updateCache(ctx context.Context, id string, fn func(*ImageCach
 	}
 }
 
+// CheckCreateImageCache runs every check CreateImageCache runs, storing
+// nothing.
+func (s *Service) CheckCreateImageCache(ctx context.Context, in CacheInput) error {
+	if err := in.validate(); err != nil {
+		return err
+	}
+	return s.ram.RequireAccount(ctx, in.Account)
+}
+
+// CheckUpdateImageCache runs every check UpdateImageCache runs, storing
+// nothing.
+func (s *Service) CheckUpdateImageCache(ctx context.Context, account, id string, images []string, retentionDays *int) error {
+	c, err := s.GetImageCache(ctx, account, id)
+	if err != nil {
+		return err
+	}
+	_, err = c.updated(images, retentionDays)
+	return err
+}
+
+// updated is the input an update makes of c, once checked.
+func (c ImageCache) updated(images []string, retentionDays *int) (CacheInput, error) {
+	if c.Phase != PhaseReady && c.Phase != PhaseUpdateFailed {
+		return CacheInput{}, &Error{Err: ErrConflict, Field: "Status", Msg: fmt.Sprintf("image cache %s is %s: it can be updated only when Ready or UpdateFailed", c.ID, c.Phase)}
+	}
+	in := CacheInput{Name: c.Name, Images: images, SizeGiB: c.SizeGiB, RetentionDays: c.RetentionDays}
+	if retentionDays != nil {
+		in.RetentionDays = *retentionDays
+	}
+	if len(images) == 0 {
+		in.Images = c.Images
+	}
+	return in, in.validate()
+}
+
 // UpdateImageCache replaces a cache's images (and optionally its
 // retention), allowed only from Ready or UpdateFailed.
 func (s *Service) UpdateImageCache(ctx context.Context, account, id string, images []string, retentionDays *int) (ImageCache, error) {
@@ -250,17 +282,8 @@ func (s *Service) UpdateImageCache(ctx context.Context, account, id string, imag
 		return ImageCache{}, err
 	}
 	c, err := s.updateCache(ctx, id, func(c *ImageCache) error {
-		if c.Phase != PhaseReady && c.Phase != PhaseUpdateFailed {
-			return &Error{Err: ErrConflict, Field: "Status", Msg: fmt.Sprintf("image cache %s is %s: it can be updated only when Ready or UpdateFailed", id, c.Phase)}
-		}
-		in := CacheInput{Name: c.Name, Images: images, SizeGiB: c.SizeGiB, RetentionDays: c.RetentionDays}
-		if retentionDays != nil {
-			in.RetentionDays = *retentionDays
-		}
-		if len(images) == 0 {
-			in.Images = c.Images
-		}
-		if err := in.validate(); err != nil {
+		in, err := c.updated(images, retentionDays)
+		if err != nil {
 			return err
 		}
 		c.Images, c.RetentionDays = in.Images, in.RetentionDays

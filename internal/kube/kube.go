@@ -232,6 +232,13 @@ func (s *Service) validate(ctx context.Context, t Target, objs []Object) ([]plan
 	if len(all) > 0 {
 		return nil, warnings, &ValidationError{Errs: all}
 	}
+	pre, err := s.preflight(ctx, t, plans)
+	if err != nil {
+		return nil, warnings, err
+	}
+	if len(pre) > 0 {
+		return nil, warnings, &ValidationError{Errs: pre}
+	}
 	return plans, warnings, nil
 }
 
