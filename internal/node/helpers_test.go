@@ -600,7 +600,7 @@ type auditRecord struct {
 
 // checkAuditLog asserts one record per AssumeRole call that got past
 // authentication, with caller, target, session, decision and reason, and
-// none for the others.
+// for the others one refusal record naming the AccessKeyId presented.
 func (w *world) checkAuditLog(t *testing.T) {
 	t.Helper()
 	f, err := os.Open(filepath.Join(w.dataDir, "audit.log"))
@@ -609,6 +609,7 @@ func (w *world) checkAuditLog(t *testing.T) {
 	}
 	defer f.Close()
 	bySession := map[string][]auditRecord{}
+	refused := map[string][]auditRecord{} // AssumeRole calls whose credentials were refused
 	total := 0
 	sc := bufio.NewScanner(f)
 	sc.Buffer(nil, 1<<20)
@@ -621,9 +622,12 @@ func (w *world) checkAuditLog(t *testing.T) {
 		if r.Log != "audit" {
 			t.Errorf("audit log line without log=audit: %q", sc.Bytes())
 		}
-		if r.Msg == "assume role" {
+		switch r.Msg {
+		case "assume role":
 			bySession[r.Session] = append(bySession[r.Session], r)
 			total++
+		case "refused":
+			refused[r.Session] = append(refused[r.Session], r)
 		}
 	}
 	if err := sc.Err(); err != nil {
@@ -636,7 +640,12 @@ func (w *world) checkAuditLog(t *testing.T) {
 		got := bySession[e.session]
 		if e.decision == "" {
 			if len(got) != 0 {
-				t.Errorf("audit: session %q was refused before STS, yet has %d record(s): %+v", e.session, len(got), got)
+				t.Errorf("audit: session %q was refused before STS, yet has %d AssumeRole record(s): %+v", e.session, len(got), got)
+			}
+			// Its credentials were refused: that is recorded too, with the
+			// AccessKeyId presented, the target and a reason.
+			if r := refused[e.session]; len(r) != 1 || r[0].Decision != "deny" || r[0].Target != e.target || r[0].Reason == "" || !strings.HasPrefix(r[0].Caller, "AccessKeyId ") {
+				t.Errorf("audit: session %q (refused credentials) has refusal records %+v, want one naming the AccessKeyId, the target and a reason", e.session, r)
 			}
 			continue
 		}

@@ -77,6 +77,7 @@ func (s *Server) serveROA(w http.ResponseWriter, r *http.Request, reqID string) 
 	}
 	c, err := s.authenticateROA(r, reqID)
 	if err != nil {
+		s.auditRefusal(c, err)
 		s.writeError(w, r, reqID, err)
 		return
 	}
@@ -87,6 +88,7 @@ func (s *Server) serveROA(w http.ResponseWriter, r *http.Request, reqID string) 
 	}
 	out, err := h(r.Context(), c)
 	if err != nil {
+		s.auditRefusal(c, err)
 		s.writeError(w, r, reqID, err)
 		return
 	}
@@ -138,17 +140,26 @@ func (s *Server) authenticateROA(r *http.Request, reqID string) (*Call, error) {
 	if version == "" {
 		return nil, missingParameter("x-acs-version")
 	}
+	// A refusal of the credentials presented returns a call naming them,
+	// for the audit log.
+	refused := func(err error) (*Call, error) {
+		c := &Call{RequestID: reqID, Version: version, Action: r.Method + " " + r.URL.Path, AccessKeyID: akid, Params: Params{v: params}}
+		if host, _, err := net.SplitHostPort(r.RemoteAddr); err == nil {
+			c.SourceIP, _ = netip.ParseAddr(host)
+		}
+		return c, err
+	}
 	date := r.Header.Get("Date")
 	if date == "" {
 		return nil, missingParameter("Date")
 	}
 	when, err := http.ParseTime(date)
 	if err != nil {
-		return nil, Errorf(http.StatusBadRequest, "InvalidTimeStamp.Format", "Specified Date header %q is not an HTTP date such as %q.", date, "Mon, 02 Jan 2006 15:04:05 GMT")
+		return refused(Errorf(http.StatusBadRequest, "InvalidTimeStamp.Format", "Specified Date header %q is not an HTTP date such as %q.", date, "Mon, 02 Jan 2006 15:04:05 GMT"))
 	}
 	now := s.clock.Now()
 	if d := now.Sub(when); d > MaxSkew || d < -MaxSkew {
-		return nil, Errorf(http.StatusBadRequest, "InvalidTimeStamp.Expired", "Specified time stamp or date value is expired: %s is more than %v from the server's time %s.", date, MaxSkew, now.UTC().Format(http.TimeFormat))
+		return refused(Errorf(http.StatusBadRequest, "InvalidTimeStamp.Expired", "Specified time stamp or date value is expired: %s is more than %v from the server's time %s.", date, MaxSkew, now.UTC().Format(http.TimeFormat)))
 	}
 	sum := md5.Sum(body)
 	switch given := r.Header.Get("Content-MD5"); {
@@ -185,14 +196,14 @@ func (s *Server) authenticateROA(r *http.Request, reqID string) (*Call, error) {
 
 	id, secret, err := s.authn.Authenticate(r.Context(), akid, acs["x-acs-security-token"])
 	if err != nil {
-		return nil, credentialError(err)
+		return refused(credentialError(err))
 	}
 	if subtle.ConstantTimeCompare([]byte(signROA(secret, sts)), []byte(sig)) != 1 {
-		return nil, Errorf(http.StatusBadRequest, "SignatureDoesNotMatch", "Specified signature is not matched with our calculation. server string to sign is:%s", sts)
+		return refused(Errorf(http.StatusBadRequest, "SignatureDoesNotMatch", "Specified signature is not matched with our calculation. server string to sign is:%s", sts))
 	}
 	// As for RPC, the nonce is recorded only once the signature verifies.
 	if nonce != "" && !s.nonces.add(akid, nonce, now, when) {
-		return nil, Errorf(http.StatusBadRequest, "SignatureNonceUsed", "Specified signature nonce was used already.")
+		return refused(Errorf(http.StatusBadRequest, "SignatureNonceUsed", "Specified signature nonce was used already."))
 	}
 
 	c := &Call{RequestID: reqID, Version: version, Action: acs["x-acs-action"], Params: Params{v: params}, Caller: id,

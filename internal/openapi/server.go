@@ -63,9 +63,13 @@ type Call struct {
 	Host     string
 	SourceIP netip.Addr
 	Secure   bool
+	// AccessKeyID is the AccessKeyId the request presented (an id, never
+	// a secret).
+	AccessKeyID string
 
-	authz Authorizer
-	audit *slog.Logger
+	authz   Authorizer
+	audit   *slog.Logger
+	audited bool // a denial of this call is in the audit log
 }
 
 // Context returns the request condition keys RAM policies may test.
@@ -88,11 +92,54 @@ func (c *Call) Authorize(ctx context.Context, action string, resources ...string
 		return err
 	}
 	if !d.Allowed {
+		c.audited = true
 		c.audit.Info("denied", "request_id", c.RequestID, "caller", c.Caller.ARN(), "action", action,
-			"resource", strings.Join(resources, ","), "reason", d.Reason)
+			"resource", strings.Join(resources, ","), "decision", "deny", "reason", d.Reason)
 		return NoPermission(d.Reason)
 	}
 	return nil
+}
+
+// authRefusals are the codes of requests whose credentials were not
+// accepted, with the reason the audit log gives: never the wire message,
+// whose string-to-sign may carry a SecurityToken.
+var authRefusals = map[string]string{
+	"SignatureDoesNotMatch":                      "the signature does not match the AccessKey's secret",
+	"SignatureNonceUsed":                         "the SignatureNonce was used already (a replay)",
+	"InvalidTimeStamp.Expired":                   "the Timestamp is outside the allowed skew",
+	"InvalidTimeStamp.Format":                    "the Timestamp is malformed",
+	"InvalidAccessKeyId.NotFound":                "no such AccessKey",
+	"InvalidAccessKeyId.Inactive":                "the AccessKey is disabled",
+	"MissingSecurityToken":                       "an STS AccessKeyId without its SecurityToken",
+	"InvalidSecurityToken.Expired":               "the SecurityToken has expired",
+	"InvalidSecurityToken.MismatchWithAccessKey": "the SecurityToken does not belong to the AccessKeyId",
+	"InvalidSecurityToken.Malformed":             "the SecurityToken is malformed or not this deployment's",
+}
+
+// auditRefusal records a call refused before any action ran, because its
+// credentials were not accepted, or refused by an action without asking
+// RAM (Call.Authorize records those itself): caller (the AccessKeyId, or
+// the identity), action, for AssumeRole its target and session, decision
+// and reason.
+func (s *Server) auditRefusal(c *Call, err error) {
+	if c == nil || c.audited {
+		return
+	}
+	we := toWire(err)
+	reason, ok := authRefusals[we.Code]
+	caller := "AccessKeyId " + c.AccessKeyID
+	switch {
+	case ok:
+	case c.Caller.Account != "" && strings.HasPrefix(we.Code, "NoPermission"):
+		caller, reason = c.Caller.ARN(), we.Message
+	default:
+		return
+	}
+	attrs := []any{"request_id", c.RequestID, "caller", caller, "source_ip", c.SourceIP.String(), "version", c.Version, "action", c.Action}
+	if c.Action == "AssumeRole" {
+		attrs = append(attrs, "target", c.Params.Get("RoleArn"), "session", c.Params.Get("RoleSessionName"))
+	}
+	s.audit.Info("refused", append(attrs, "code", we.Code, "decision", "deny", "reason", reason)...)
 }
 
 // Options configure a Server.
@@ -165,6 +212,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	c, err := s.authenticate(r, reqID)
 	if err != nil {
+		s.auditRefusal(c, err)
 		s.writeError(w, r, reqID, err)
 		return
 	}
@@ -175,6 +223,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	out, err := h(r.Context(), c)
 	if err != nil {
+		s.auditRefusal(c, err)
 		s.writeError(w, r, reqID, err)
 		return
 	}
@@ -255,7 +304,7 @@ func (s *Server) authenticate(r *http.Request, reqID string) (*Call, error) {
 		return nil, werr
 	}
 
-	c := &Call{RequestID: reqID, Host: r.Host, Secure: s.secure, authz: s.authz, audit: s.audit}
+	c := &Call{RequestID: reqID, Host: r.Host, Secure: s.secure, authz: s.authz, audit: s.audit, Params: Params{v: stripSignatureParams(all)}}
 	if host, _, err := net.SplitHostPort(r.RemoteAddr); err == nil {
 		c.SourceIP, _ = netip.ParseAddr(host)
 	}
@@ -307,32 +356,35 @@ func (s *Server) authenticate(r *http.Request, reqID string) (*Call, error) {
 	if akid == "" {
 		return nil, missingParameter("AccessKeyId")
 	}
+	c.AccessKeyID = akid
+	// From here on a refusal is about the credentials presented, and
+	// returns the call so the audit log can say whose they were.
 	if nonce == "" {
-		return nil, missingParameter("SignatureNonce")
+		return c, missingParameter("SignatureNonce")
 	}
 	if len(nonce) > 128 {
-		return nil, InvalidParameter("SignatureNonce", "SignatureNonce is longer than 128 bytes.")
+		return c, InvalidParameter("SignatureNonce", "SignatureNonce is longer than 128 bytes.")
 	}
 	when, err := time.Parse("2006-01-02T15:04:05Z", ts)
 	if err != nil {
-		return nil, Errorf(http.StatusBadRequest, "InvalidTimeStamp.Format", "Specified time stamp %q does not match the format YYYY-MM-DDThh:mm:ssZ (UTC).", ts)
+		return c, Errorf(http.StatusBadRequest, "InvalidTimeStamp.Format", "Specified time stamp %q does not match the format YYYY-MM-DDThh:mm:ssZ (UTC).", ts)
 	}
 	now := s.clock.Now()
 	if d := now.Sub(when); d > MaxSkew || d < -MaxSkew {
-		return nil, Errorf(http.StatusBadRequest, "InvalidTimeStamp.Expired", "Specified time stamp or date value is expired: %s is more than %v from the server's time %s.", ts, MaxSkew, now.UTC().Format(time.RFC3339))
+		return c, Errorf(http.StatusBadRequest, "InvalidTimeStamp.Expired", "Specified time stamp or date value is expired: %s is more than %v from the server's time %s.", ts, MaxSkew, now.UTC().Format(time.RFC3339))
 	}
 
 	id, secret, err := s.authn.Authenticate(r.Context(), akid, token)
 	if err != nil {
-		return nil, credentialError(err)
+		return c, credentialError(err)
 	}
 	if err := verify(secret); err != nil {
-		return nil, err
+		return c, err
 	}
 	// The nonce is recorded only after the signature verifies, so nobody
 	// can burn another caller's nonces with unsigned requests.
 	if !s.nonces.add(akid, nonce, now, when) {
-		return nil, Errorf(http.StatusBadRequest, "SignatureNonceUsed", "Specified signature nonce was used already.")
+		return c, Errorf(http.StatusBadRequest, "SignatureNonceUsed", "Specified signature nonce was used already.")
 	}
 	c.Caller = id
 	c.Params = Params{v: stripSignatureParams(all)}

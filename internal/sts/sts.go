@@ -127,6 +127,13 @@ func (s *Service) AssumeRole(ctx context.Context, caller ram.Identity, in Assume
 	return creds, user, nil
 }
 
+// Refuse records, as a denied AssumeRole, a request refused before it
+// reached AssumeRole (a missing or malformed parameter), and returns err.
+func (s *Service) Refuse(caller ram.Identity, roleArn, session string, err error) error {
+	s.audit.Info("assume role", "caller", caller.ARN(), "target", roleArn, "session", session, "decision", "deny", "reason", err.Error())
+	return err
+}
+
 // assumeRole decides and, when allowed, issues the session; reason says
 // which policies allowed it.
 func (s *Service) assumeRole(ctx context.Context, caller ram.Identity, in AssumeRoleInput) (Credentials, AssumedRoleUser, string, error) {

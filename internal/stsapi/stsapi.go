@@ -29,13 +29,13 @@ type api struct {
 }
 
 func (a *api) assumeRole(ctx context.Context, c *openapi.Call) (any, error) {
-	roleArn, err := c.Params.Require("RoleArn")
-	if err != nil {
-		return nil, err
+	// Every AssumeRole is in the audit log, also one refused here.
+	roleArn, session := c.Params.Get("RoleArn"), c.Params.Get("RoleSessionName")
+	if _, err := c.Params.Require("RoleArn"); err != nil {
+		return nil, a.sts.Refuse(c.Caller, roleArn, session, err)
 	}
-	session, err := c.Params.Require("RoleSessionName")
-	if err != nil {
-		return nil, err
+	if _, err := c.Params.Require("RoleSessionName"); err != nil {
+		return nil, a.sts.Refuse(c.Caller, roleArn, session, err)
 	}
 	duration := 0
 	if s := c.Params.Get("DurationSeconds"); s != "" {
@@ -43,7 +43,8 @@ func (a *api) assumeRole(ctx context.Context, c *openapi.Call) (any, error) {
 		// the chaining cap; here only the syntax.
 		n, err := strconv.Atoi(s)
 		if err != nil || n <= 0 {
-			return nil, openapi.InvalidParameter("DurationSeconds", "DurationSeconds %q: want a number of seconds, at least %d.", s, ram.MinSessionDuration)
+			return nil, a.sts.Refuse(c.Caller, roleArn, session,
+				openapi.InvalidParameter("DurationSeconds", "DurationSeconds %q: want a number of seconds, at least %d.", s, ram.MinSessionDuration))
 		}
 		duration = n
 	}
