@@ -324,11 +324,14 @@ func (n *Node) bootstrap(ctx context.Context) error {
 			return fmt.Errorf("node: bootstrap record: %w", err)
 		}
 	case errors.Is(err, store.ErrNotFound):
-		acc, err := n.RAM.CreateAccount(ctx, OperatorAccount)
+		// Three steps, each its own transaction: a start killed between
+		// them left the account (and perhaps its key) without the record,
+		// and this one picks them up instead of failing on the name.
+		acc, err := n.operatorAccount(ctx)
 		if err != nil {
 			return fmt.Errorf("node: bootstrap: %w", err)
 		}
-		k, _, err := n.RAM.CreateAccessKey(ctx, acc.ID, "")
+		k, err := n.operatorKey(ctx, acc.ID)
 		if err != nil {
 			return fmt.Errorf("node: bootstrap: %w", err)
 		}
@@ -356,6 +359,38 @@ func (n *Node) bootstrap(ctx context.Context) error {
 		n.log.Warn("the operator's bootstrap AccessKey no longer exists; the admin profile will not work", "access_key_id", rec.AccessKeyID)
 	}
 	return nil
+}
+
+// operatorAccount returns the operator account, creating it unless a
+// start before this one did.
+func (n *Node) operatorAccount(ctx context.Context) (ram.Account, error) {
+	accs, err := n.RAM.ListAccounts(ctx)
+	if err != nil {
+		return ram.Account{}, err
+	}
+	for _, a := range accs {
+		if a.Name == OperatorAccount {
+			n.log.Info("bootstrap resumes with the operator account an interrupted start created", "account", a.ID)
+			return a, nil
+		}
+	}
+	return n.RAM.CreateAccount(ctx, OperatorAccount)
+}
+
+// operatorKey returns the operator's root AccessKey, creating it unless a
+// start before this one did.
+func (n *Node) operatorKey(ctx context.Context, acct string) (ram.AccessKey, error) {
+	keys, err := n.RAM.ListAccessKeys(ctx, acct, "")
+	if err != nil {
+		return ram.AccessKey{}, err
+	}
+	for _, k := range keys {
+		if k.Status == ram.KeyActive {
+			return k, nil
+		}
+	}
+	k, _, err := n.RAM.CreateAccessKey(ctx, acct, "")
+	return k, err
 }
 
 // writeProfile (re)writes the admin profile: its secret is derived, so a
