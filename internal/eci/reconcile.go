@@ -164,6 +164,9 @@ func (s *Service) reconcile(ctx context.Context, id string) {
 			g, err = s.update(ctx, g.ID, func(g *ContainerGroup) error {
 				cs := &g.ContainerStatuses[i]
 				cs.Reason, cs.Message, cs.FailureKind = reason, msg, string(kind)
+				if res.Plan.Ref != nil {
+					cs.Identity = res.Plan.Identity() // who the failed pull was made as
+				}
 				if kind == pull.Invalid {
 					cs.State = "Terminated"
 					g.Status = StatusFailed

@@ -33,6 +33,17 @@ type Failure struct {
 func (f *Failure) Error() string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "%s: %s", f.Kind, f.Msg)
+	// The instance and the role, unless the message already names them.
+	var where []string
+	if f.Instance != "" && !strings.Contains(f.Msg, f.Instance) {
+		where = append(where, "instance "+f.Instance)
+	}
+	if f.ARN != "" && !strings.Contains(f.Msg, f.ARN) {
+		where = append(where, "as "+f.ARN)
+	}
+	if len(where) > 0 {
+		fmt.Fprintf(&b, " (%s)", strings.Join(where, ", "))
+	}
 	if f.Fix != "" {
 		b.WriteString("; fix: ")
 		b.WriteString(f.Fix)

@@ -833,8 +833,30 @@ func isUnauthorized(err error) bool {
 	return errors.As(err, &te) && te.StatusCode == http.StatusUnauthorized
 }
 
-// classify turns a fetch error into a Failure.
+// classify turns a fetch error into a Failure that names the instance and
+// the role the pull was made as, when it was made as one.
 func (p *Puller) classify(pl Plan, err error) error {
+	f := p.classifyKind(pl, err)
+	if pl.ACR {
+		if f.Instance == "" {
+			f.Instance = pl.Instance.InstanceID
+		}
+		if f.ARN == "" {
+			f.ARN = pl.role()
+		}
+	}
+	return f
+}
+
+// role is the role whose credentials an ACR plan pulls with.
+func (p Plan) role() string {
+	if len(p.Chain) > 0 {
+		return p.Chain[len(p.Chain)-1]
+	}
+	return ""
+}
+
+func (p *Puller) classifyKind(pl Plan, err error) *Failure {
 	var f *Failure
 	if errors.As(err, &f) {
 		return f
