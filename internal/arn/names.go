@@ -219,9 +219,12 @@ func AssumedRoleARN(account, role, session string) string {
 // PolicyARN names a RAM policy (type "system" or "custom").
 func PolicyARN(account, name string) string { return "acs:ram::" + account + ":policy/" + name }
 
-// UserResource and friends name RAM resources for authorization of RAM's own
-// actions (ram:CreateRole on acs:ram:*:UID:role/NAME).
-func RAMResource(account, relative string) string { return "acs:ram:*:" + account + ":" + relative }
+// RAMResource names a RAM resource for the authorization of RAM's own
+// actions: ram:GetRole is decided on acs:ram::UID:role/NAME, the very ARN
+// GetRole returns, with the region empty as RAM's ARNs have it — so a
+// policy may name it so, or with a * region (acs:ram:*:UID:role/NAME), and
+// an Allow and a Deny match alike either way.
+func RAMResource(account, relative string) string { return "acs:ram::" + account + ":" + relative }
 
 // Registry names a Container Registry resource: an instance or a repository
 // scope within one.
