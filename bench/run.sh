@@ -7,10 +7,14 @@
 #             registry → bench/results/pull.md
 #   lib       go-containerregistry vs oras-go v2 pulling that image into the
 #             content store → bench/results/pull.md
+#   go        in-process figures from `go test -bench`: pod start with an
+#             image-cache hit vs cold, cached vs cold role credentials,
+#             AssumeRole and its cost split, RAM decisions, the wildcard
+#             matcher → bench/results/go.md
 # See bench/README.md.
 #
-# Sections: `bench/run.sh [registry] [pull] [lib]` or BENCH=pull,lib; the
-# default runs all three.
+# Sections: `bench/run.sh [registry] [pull] [lib] [go]` or BENCH=pull,lib;
+# the default runs all four.
 #
 # Knobs (environment): RUNS=5 (blob GETs per side and mode), HEAD_RUNS=5,
 # HEAD_SECONDS=8, BLOB_BYTES=1073741824, PIN=1 (servers on cpu0, clients on
@@ -20,7 +24,8 @@
 # PULL_RUNS=5 (pod pulls per side), LIB_RUNS=5 (pulls per library), LAYERS=8,
 # LAYER_BYTES=134217728, CRANE_VERSION=v0.22.1; RESULTS (default bench/results);
 # PULLBENCH_BIN (a pullbench built from another tree, e.g. a patched puller,
-# instead of this tree's).
+# instead of this tree's); GO_COUNT=5 (runs of each Go benchmark),
+# POD_START_MB=1024, POD_START_ITERS=3 (pods per run and way), POD_START_COUNT=3.
 set -euo pipefail
 
 cd "$(dirname "$0")/.."
@@ -40,7 +45,11 @@ LIB_RUNS=${LIB_RUNS:-5}
 LAYERS=${LAYERS:-8}
 LAYER_BYTES=${LAYER_BYTES:-134217728}
 CRANE_VERSION=${CRANE_VERSION:-v0.22.1}
-BENCH=${BENCH:-registry,pull,lib}
+GO_COUNT=${GO_COUNT:-5}
+POD_START_MB=${POD_START_MB:-1024}
+POD_START_ITERS=${POD_START_ITERS:-3}
+POD_START_COUNT=${POD_START_COUNT:-3}
+BENCH=${BENCH:-registry,pull,lib,go}
 [ $# -gt 0 ] && BENCH=$(IFS=,; echo "$*")
 REPO=bench/big
 PULL_REPO=bench/pull
@@ -51,7 +60,7 @@ log() { printf '%s %s\n' "$(date +%T)" "$*" >&2; }
 die() { log "FAIL: $*"; exit 1; }
 want() { case ",$BENCH," in *",$1,"*) return 0 ;; esac; return 1; }
 for b in ${BENCH//,/ }; do
-	case $b in registry | pull | lib) ;; *) die "unknown section $b: want registry, pull or lib" ;; esac
+	case $b in registry | pull | lib | go) ;; *) die "unknown section $b: want registry, pull, lib or go" ;; esac
 done
 T_START=$(date +%s)
 
@@ -75,7 +84,7 @@ if [ "$(id -u)" = 0 ]; then NICE=(nice -n -20) NICENESS="servers and the token i
 
 log "building bench programs"
 mkdir -p "$BIN" "$RESULTS"
-go build -o "$BIN/" ./bench/cmd/setup ./bench/cmd/tokensrv ./bench/cmd/regbench ./bench/cmd/pullbench ./bench/cmd/plot
+go build -o "$BIN/" ./bench/cmd/setup ./bench/cmd/tokensrv ./bench/cmd/regbench ./bench/cmd/pullbench ./bench/cmd/plot ./bench/cmd/gobench
 PEER_BIN=$BIN/registry-$PEER_VERSION/registry
 if [ ! -x "$PEER_BIN" ]; then
 	log "installing the peer: github.com/distribution/distribution/v3/cmd/registry@$PEER_VERSION"
@@ -400,6 +409,32 @@ if want pull || want lib; then
 	cp "$NOTES" "$RESULTS/pull-notes.tsv"
 	"$PB" report -raw "$PULL_RAW" -notes "$NOTES" -out "$RESULTS/pull.md" -image "${IMAGE_LABEL:-image}"
 fi
+# --- section go: in-process figures ------------------------------------------------------
+if want go; then
+	T0=$(date +%s)
+	GO_RAW=$WORK/go-bench.txt
+	: >"$GO_RAW"
+	gob() { # PKG REGEXP [go test flags]: append the benchmark's runs to GO_RAW
+		local pkg=$1 re=$2
+		shift 2
+		idle
+		go test -run '^$' -bench "$re" -count "$GO_COUNT" "$@" "$pkg" | tee -a "$GO_RAW" | grep '^Benchmark' >&2
+	}
+	log "go benchmarks, $GO_COUNT runs each"
+	gob ./test/e2e '^BenchmarkCredentialChain$' -benchtime 200x
+	gob ./internal/stsapi '^BenchmarkAssumeRole$'
+	gob ./internal/sts '^BenchmarkMintToken$'
+	gob ./internal/openapi '^BenchmarkSignatureV1$'
+	gob ./internal/ram '^BenchmarkAuthorizeRole$'
+	gob ./internal/policy '^(BenchmarkEvaluate10x10|BenchmarkMatchWorstCase)$' -benchtime 20x
+	log "pod start, cache hit vs cold: $POD_START_MB MiB image, $POD_START_COUNT runs of $POD_START_ITERS pods each way"
+	idle
+	ROLEPULL_BENCH_IMAGE_MB=$POD_START_MB go test -run '^$' -bench '^BenchmarkPodStart$' -benchtime "${POD_START_ITERS}x" \
+		-count "$POD_START_COUNT" -timeout 60m ./test/e2e | tee -a "$GO_RAW" | grep '^Benchmark' >&2
+	cp "$GO_RAW" "$RESULTS/go-raw.txt"
+	"$BIN/gobench" -out "$RESULTS/go.md" -image-mb "$POD_START_MB" <"$GO_RAW"
+	log "section go: $(($(date +%s) - T0)) s"
+fi
 log "done in $(($(date +%s) - T_START)) s"
 
 # The ratio of every rolepull-vs-peer figure, as a bar chart.
@@ -419,10 +454,10 @@ fi
 		echo
 		echo "![rolepull / peer ratio of every figure below](bench/results/ratios.svg)"
 	fi
-	for f in "$RESULTS/registry.md" "$RESULTS/pull.md"; do
+	for f in "$RESULTS/registry.md" "$RESULTS/pull.md" "$RESULTS/go.md"; do
 		[ -f "$f" ] || continue
 		echo
-		sed -e '1s/^# /## /' "$f"
+		sed -e '1s/^# /## /' -e '2,$s/^## /### /' "$f"
 	done
 } > "$ROOT/BENCHMARKS.md"
 log "wrote $ROOT/BENCHMARKS.md"
