@@ -426,7 +426,7 @@ if want go; then
 	gob ./internal/sts '^BenchmarkMintToken$'
 	gob ./internal/openapi '^BenchmarkSignatureV1$'
 	gob ./internal/ram '^BenchmarkAuthorizeRole$'
-	gob ./internal/policy '^(BenchmarkEvaluate10x10|BenchmarkMatchWorstCase)$' -benchtime 20x
+	gob ./internal/policy '^(BenchmarkEvaluate10x10|BenchmarkMatchWorstCase|BenchmarkMatchAdversarial)$' -benchtime 20x
 	log "pod start, cache hit vs cold: $POD_START_MB MiB image, $POD_START_COUNT runs of $POD_START_ITERS pods each way"
 	idle
 	ROLEPULL_BENCH_IMAGE_MB=$POD_START_MB go test -run '^$' -bench '^BenchmarkPodStart$' -benchtime "${POD_START_ITERS}x" \

@@ -30,9 +30,10 @@ const (
 	MaxSessionBytes  = 2048
 )
 
-// maxPatternBytes caps every wildcard pattern in a statement. Matching costs
-// up to len(pattern)·len(subject) byte comparisons, so the cap bounds the
-// work one pattern can cause.
+// maxPatternBytes caps every wildcard pattern in a statement. Matching is
+// linear in the subject with at most ⌈r/64⌉ words of state per subject byte
+// (r the pattern's longest star-free run, see Match), so the cap bounds
+// that factor at 16.
 const maxPatternBytes = 1024
 
 func (k Kind) String() string {
