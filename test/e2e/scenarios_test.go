@@ -165,49 +165,110 @@ func TestCrossAccount(t *testing.T) {
 		0, pull.Trust, "account "+b)
 }
 
-// Edge case 6: a non-ACR registry gets the imagePullSecret, or nothing —
-// never role credentials.
+// Edge case 6: a registry that is not ACR receives the imagePullSecret
+// configured for its own host (user and password exactly), a bearer token
+// its own token endpoint issued, or nothing — never role credentials (an
+// ACR temporary password, user cr_temp_user), not even from a pod that
+// pulls ACR images with a role, and never another host's secret. The
+// registry asks for Basic credentials, or for a bearer token from its own
+// token endpoint.
 func TestNonACRRegistry(t *testing.T) {
-	w := newWorld(t)
-	var mu sync.Mutex
-	var seen []string
-	upstream := ggcrregistry.New(ggcrregistry.Logger(log.New(io.Discard, "", 0)))
-	srv := httptest.NewServer(http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) {
-		mu.Lock()
-		seen = append(seen, r.Header.Get("Authorization"))
-		mu.Unlock()
-		if u, p, ok := r.BasicAuth(); !ok || u != "puller" || p != "canary-registry-password" {
-			rw.Header().Set("WWW-Authenticate", `Basic realm="other"`)
-			http.Error(rw, `{"errors":[{"code":"UNAUTHORIZED","message":"login required"}]}`, http.StatusUnauthorized)
-			return
-		}
-		upstream.ServeHTTP(rw, r)
-	}))
-	defer srv.Close()
-	host := strings.TrimPrefix(srv.URL, "http://")
-	img, _ := random.Image(1024, 2)
-	ref, _ := name.ParseReference(host+"/library/app:1", name.Insecure)
-	if err := remote.Write(ref, img, remote.WithAuth(&authn.Basic{Username: "puller", Password: "canary-registry-password"})); err != nil {
-		t.Fatal(err)
-	}
-	mu.Lock()
-	seen = nil
-	mu.Unlock()
-	// A role chain on the pod must not reach this host.
-	role := w.role(w.a, "some-role", eciTrust, "AliyunContainerRegistryFullAccess")
-	chains := []pull.Chain{{Service: role}}
-	w.expectFailure(w.pod("anon", podSpec{images: []string{host + "/library/app:1"}, chains: chains}), 0, pull.Permission, "not ACR", "imagePullSecret")
-	w.expectReady(w.pod("secret", podSpec{images: []string{host + "/library/app:1"}, chains: chains,
-		creds: []pull.Credential{{Server: host, Username: "puller", Password: "canary-registry-password"}}}))
-	mu.Lock()
-	defer mu.Unlock()
-	for _, h := range seen {
-		if h != "" && !strings.HasPrefix(h, "Basic ") {
-			t.Errorf("the non-ACR registry received %q", h)
-		}
-		if strings.Contains(h, "RPT1") || strings.Contains(h, "Bearer") {
-			t.Errorf("role credentials reached the non-ACR registry: %q", h)
-		}
+	for _, scheme := range []string{"Basic", "Bearer"} {
+		t.Run(scheme, func(t *testing.T) {
+			w := newWorld(t)
+			const user, password = "puller", "canary-registry-password"
+			var mu sync.Mutex
+			var seen []string           // every Authorization header received, token endpoint included
+			issued := map[string]bool{} // the bearer tokens this registry issued
+			wasIssued := func(tok string) bool { mu.Lock(); defer mu.Unlock(); return issued[tok] }
+			upstream := ggcrregistry.New(ggcrregistry.Logger(log.New(io.Discard, "", 0)))
+			var srv *httptest.Server
+			srv = httptest.NewServer(http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) {
+				h := r.Header.Get("Authorization")
+				mu.Lock()
+				seen = append(seen, h)
+				mu.Unlock()
+				u, p, ok := r.BasicAuth()
+				loggedIn := ok && u == user && p == password
+				if scheme == "Bearer" && r.URL.Path == "/token" && loggedIn {
+					tok := foreignToken()
+					mu.Lock()
+					issued[tok] = true
+					mu.Unlock()
+					rw.Header().Set("Content-Type", "application/json")
+					io.WriteString(rw, `{"token":"`+tok+`","expires_in":300}`)
+					return
+				}
+				challenge := `Basic realm="other"`
+				if scheme == "Bearer" {
+					challenge = `Bearer realm="` + srv.URL + `/token",service="other"`
+					tok, isBearer := strings.CutPrefix(h, "Bearer ")
+					loggedIn = isBearer && wasIssued(tok)
+				}
+				if !loggedIn {
+					rw.Header().Set("WWW-Authenticate", challenge)
+					http.Error(rw, `{"errors":[{"code":"UNAUTHORIZED","message":"login required"}]}`, http.StatusUnauthorized)
+					return
+				}
+				upstream.ServeHTTP(rw, r)
+			}))
+			defer srv.Close()
+			host := strings.TrimPrefix(srv.URL, "http://")
+			other := host + "/library/app:1"
+			img, _ := random.Image(1024, 2)
+			ref, _ := name.ParseReference(other, name.Insecure)
+			if err := remote.Write(ref, img, remote.WithAuth(&authn.Basic{Username: user, Password: password})); err != nil {
+				t.Fatal(err)
+			}
+			mu.Lock()
+			seen = nil
+			mu.Unlock()
+
+			ee := w.instance(w.a, "cn-hangzhou", "mixed", acr.SpecEnterpriseStandard, true)
+			w.push(ee, ee.PublicHost(acr.DefaultBase), "eci_test/nginx:1.0", 1)
+			acrImage := ee.PublicHost(acr.DefaultBase) + "/eci_test/nginx:1.0"
+			role := w.role(w.a, "some-role", eciTrust, "AliyunContainerRegistryFullAccess")
+			chains := []pull.Chain{{Service: role}}
+			secret := pull.Credential{Server: host, Username: user, Password: password}
+			elsewhere := pull.Credential{Server: "elsewhere.example.com:5000", Username: "someone-else", Password: "elsewhere-password"}
+
+			// A role chain on the pod does not reach this host.
+			w.expectFailure(w.pod("anon", podSpec{images: []string{other}, chains: chains}), 0, pull.Permission, "not ACR", "imagePullSecret")
+			// Another host's secret is not sent here either.
+			w.expectFailure(w.pod("elsewhere", podSpec{images: []string{other}, chains: chains, creds: []pull.Credential{elsewhere}}), 0, pull.Permission, "not ACR", "imagePullSecret")
+			g := w.expectReady(w.pod("secret", podSpec{images: []string{other}, chains: chains, creds: []pull.Credential{elsewhere, secret}}))
+			if id, want := g.ContainerStatuses[0].Identity, "imagePullSecret for "+host; id != want {
+				t.Errorf("identity %q, want %q", id, want)
+			}
+			// One pod, one ACR image pulled with the role's temporary
+			// password and one image of this registry.
+			g = w.expectReady(w.pod("mixed", podSpec{images: []string{acrImage, other}, chains: chains, creds: []pull.Credential{secret}}))
+			if id := g.ContainerStatuses[0].Identity; !strings.Contains(id, "some-role") {
+				t.Errorf("the ACR image pulled as %q, want some-role", id)
+			}
+			if id, want := g.ContainerStatuses[1].Identity, "imagePullSecret for "+host; id != want {
+				t.Errorf("the other image pulled as %q, want %q", id, want)
+			}
+
+			mu.Lock()
+			got := append([]string(nil), seen...)
+			mu.Unlock()
+			if len(got) == 0 {
+				t.Fatal("the registry received no request: the test checked nothing")
+			}
+			authorized := 0
+			for i, h := range got {
+				if bad := foreignAuthorization(h, user, password, wasIssued); bad != "" {
+					t.Errorf("request %d to the non-ACR registry carried %s", i, bad)
+				}
+				if h != "" {
+					authorized++
+				}
+			}
+			if authorized == 0 {
+				t.Error("the imagePullSecret never reached its registry")
+			}
+		})
 	}
 }
 

@@ -148,6 +148,75 @@ func owned(pods map[string]kube.PodView, deployment string) []kube.PodView {
 	return out
 }
 
+// describeEvents returns the rows of the Events section of `rolepull
+// describe KIND NAME`, as the README has a newcomer read them.
+func (e *env) describeEvents(t *testing.T, kind, name string) []string {
+	t.Helper()
+	out := e.must(t, "rolepull", "describe", kind, name)
+	_, events, ok := strings.Cut(out, "\nEvents:\n")
+	if !ok {
+		t.Fatalf("describe %s %s has no Events section:\n%s", kind, name, out)
+	}
+	var rows []string
+	for _, l := range strings.Split(events, "\n") {
+		if f := strings.Fields(l); len(f) >= 2 && f[0] != "TYPE" {
+			rows = append(rows, strings.TrimSpace(l))
+		}
+	}
+	return rows
+}
+
+// hasEvent reports whether an event row has type typ and reason, and
+// mentions every want.
+func hasEvent(rows []string, typ, reason string, want ...string) bool {
+	for _, r := range rows {
+		f := strings.Fields(r)
+		if f[0] != typ || f[1] != reason {
+			continue
+		}
+		all := true
+		for _, w := range want {
+			all = all && strings.Contains(r, w)
+		}
+		if all {
+			return true
+		}
+	}
+	return false
+}
+
+// pulledEvents checks the events of a pod that pulled image as identity:
+// Pulling and Pulled, each naming the image and the identity, Pulled the
+// digest too, and no failed pull.
+func (e *env) pulledEvents(t *testing.T, p kube.PodView, image string) {
+	t.Helper()
+	c := p.Containers[0]
+	ev := e.describeEvents(t, "pod", p.Name)
+	if !hasEvent(ev, "Normal", "Pulling", `"`+image+`"`, "as "+c.Identity) {
+		t.Errorf("pod %s: no Pulling event for %s as %s:\n%s", p.Name, image, c.Identity, strings.Join(ev, "\n"))
+	}
+	if c.ImageDigest == "" || !hasEvent(ev, "Normal", "Pulled", "Successfully pulled image", `"`+image+`"`, c.ImageDigest, "as "+c.Identity) {
+		t.Errorf("pod %s: no Pulled event for %s (%s) as %s:\n%s", p.Name, image, c.ImageDigest, c.Identity, strings.Join(ev, "\n"))
+	}
+	for _, bad := range []string{"ErrImagePull", "Unauthorized", "Failed", "BackOff"} {
+		if hasEvent(ev, "Warning", bad) || hasEvent(ev, "Normal", bad) {
+			t.Errorf("pod %s: a %s event, though it pulled:\n%s", p.Name, bad, strings.Join(ev, "\n"))
+		}
+	}
+}
+
+// instanceID returns the id of the operator's instance name.
+func (e *env) instanceID(t *testing.T, name string) string {
+	t.Helper()
+	for _, l := range strings.Split(e.must(t, "rolepull", "cr", "instance", "list"), "\n") {
+		if f := strings.Fields(l); len(f) >= 2 && f[1] == name && strings.HasPrefix(f[0], "cri-") {
+			return f[0]
+		}
+	}
+	t.Fatalf("no instance %s in rolepull cr instance list", name)
+	return ""
+}
+
 func TestExamples(t *testing.T) {
 	e := start(t)
 
@@ -162,6 +231,7 @@ func TestExamples(t *testing.T) {
 			if p.Status != "ImagesReady" || !strings.Contains(p.Containers[0].Identity, "role/acr-test") {
 				t.Errorf("pod %s: %s as %q", p.Name, p.Status, p.Containers[0].Identity)
 			}
+			e.pulledEvents(t, p, "test1-registry.cn-hangzhou.cr.aliyuncs.com/eci_test/nginx:1.0")
 		}
 		msg, err := e.run("rolepull", "apply", "-f", filepath.Join(out, "deployment-other-instance.yaml"), "--wait", "--timeout", "60s")
 		if err == nil || !strings.Contains(msg, "failed to pull") {
@@ -177,20 +247,39 @@ func TestExamples(t *testing.T) {
 				t.Errorf("describe does not mention %q:\n%s", want, desc)
 			}
 		}
+		// The README: refused, a permission failure naming the role, the
+		// instance and the fix; then the pull backs off.
+		test2 := e.instanceID(t, "test2")
+		ev := e.describeEvents(t, "pod", bad[0].Name)
+		if !hasEvent(ev, "Warning", "ErrImagePull", "test2-registry.cn-hangzhou.cr.aliyuncs.com/eci_test/nginx:1.0", "permission:", "cr:PullRepository", "role/acr-test", ":instance/"+test2, "fix:") {
+			t.Errorf("no ErrImagePull event naming the permission, role, instance %s and fix:\n%s", test2, strings.Join(ev, "\n"))
+		}
+		if !hasEvent(ev, "Normal", "BackOff") {
+			t.Errorf("no BackOff event:\n%s", strings.Join(ev, "\n"))
+		}
+		if hasEvent(ev, "Normal", "Pulled") || strings.Contains(strings.Join(ev, "\n"), "AliyunServiceRoleForECI") {
+			t.Errorf("the refused pod pulled, or the service-linked role stood in:\n%s", strings.Join(ev, "\n"))
+		}
 	})
 
 	t.Run("custom-domain", func(t *testing.T) {
 		out := e.setup(t, "custom-domain")
 		e.must(t, "rolepull", "apply", "-f", filepath.Join(out, "deployment.yaml"), "--wait", "--timeout", "60s")
-		for _, p := range owned(e.pods(t), "test-cd") {
+		pods := owned(e.pods(t), "test-cd")
+		if len(pods) != 2 {
+			t.Fatalf("%d pods of test-cd, want 2", len(pods))
+		}
+		for _, p := range pods {
 			if p.Status != "ImagesReady" || !strings.Contains(p.Containers[0].Identity, "AliyunServiceRoleForECI") {
 				t.Errorf("pod %s: %s as %q", p.Name, p.Status, p.Containers[0].Identity)
 			}
+			e.pulledEvents(t, p, "testcd-registry.example.com/eci_test/nginx:1.0")
 		}
 		ic := e.cacheReady(t, filepath.Join(out, "imagecache.yaml"), "imagecache-sample")
 		if !strings.Contains(ic.Status.Identity, "AliyunServiceRoleForECI") || ic.Status.ExpireDateTime.IsZero() {
 			t.Errorf("cache status %+v", ic.Status)
 		}
+		cacheEvents(t, e, "imagecache-sample", ic.Status.Identity)
 	})
 
 	t.Run("cross-account", func(t *testing.T) {
@@ -200,9 +289,34 @@ func TestExamples(t *testing.T) {
 		if len(pods) != 1 || pods[0].Status != "ImagesReady" || !strings.Contains(pods[0].Containers[0].Identity, "role/role-assume → ") {
 			t.Fatalf("test-xa: %+v", pods)
 		}
+		e.pulledEvents(t, pods[0], "testxa-registry.example.com/eci_test/nginx:1.0")
 		ic := e.cacheReady(t, filepath.Join(out, "imagecache.yaml"), "imagecache-sample-xa")
-		if !strings.Contains(ic.Status.Identity, "role/role-acr") {
+		if !strings.Contains(ic.Status.Identity, "role/role-assume → ") || !strings.Contains(ic.Status.Identity, "role/role-acr") {
 			t.Errorf("the cross-account cache was built as %q", ic.Status.Identity)
 		}
+		// The README: describe imagecache shows whom it was built as.
+		if desc := e.must(t, "rolepull", "describe", "imagecache", "imagecache-sample-xa"); !strings.Contains(desc, "Built as:    "+ic.Status.Identity) {
+			t.Errorf("describe imagecache does not say it was built as %s:\n%s", ic.Status.Identity, desc)
+		}
+		cacheEvents(t, e, "imagecache-sample-xa", ic.Status.Identity)
 	})
+}
+
+// cacheEvents checks the events of a cache built as identity: accepted,
+// pulled, then Ready naming the identity, and no failure.
+func cacheEvents(t *testing.T, e *env, name, identity string) {
+	t.Helper()
+	ev := e.describeEvents(t, "imagecache", name)
+	for _, want := range [][]string{
+		{"Preparing", "image cache " + name + " accepted"},
+		{"Creating", "pulling the images of " + name},
+		{"Ready", "image cache " + name + " is ready", "built as " + identity},
+	} {
+		if !hasEvent(ev, "Normal", want[0], want[1:]...) {
+			t.Errorf("cache %s: no %s event mentioning %q:\n%s", name, want[0], want[1:], strings.Join(ev, "\n"))
+		}
+	}
+	if hasEvent(ev, "Warning", "Failed") {
+		t.Errorf("cache %s: a Failed event:\n%s", name, strings.Join(ev, "\n"))
+	}
 }
