@@ -475,7 +475,10 @@ func describePod(w io.Writer, p kube.PodView) {
 		if c.ImageDigest != "" {
 			fmt.Fprintf(w, "    Image ID:   %s\n", c.ImageDigest)
 		}
-		if c.Identity != "" {
+		switch {
+		case c.Identity != "" && c.FailureKind != "":
+			fmt.Fprintf(w, "    Pulling as: %s\n", c.Identity) // the pull failed: who tried
+		case c.Identity != "":
 			fmt.Fprintf(w, "    Pulled as:  %s\n", c.Identity)
 		}
 		if c.Cache != "" {

@@ -866,6 +866,14 @@ func (p *Puller) classifyKind(pl Plan, err error) *Failure {
 	if errors.As(err, &te) {
 		msg := te.Error()
 		switch {
+		case pl.ACR && te.StatusCode == http.StatusUnauthorized && te.Request != nil && te.Request.URL.Path == "/token":
+			// The token endpoint refused the temporary password itself (a
+			// scope it will not grant is left out of the token instead),
+			// and a fresh one fared no better.
+			last := pl.role()
+			return fail(Permission, pl.Image, inst, last, err,
+				"check that "+last+" still exists and may call cr:GetAuthorizationToken on "+inst+"; the pod retries with a fresh password",
+				"the registry refused the temporary password for %s, also a freshly issued one: %s", pl.Image, msg)
 		case te.StatusCode == http.StatusUnauthorized || te.StatusCode == http.StatusForbidden:
 			last := ""
 			fix := "give the pod's identity cr:PullRepository on the repository or instance"

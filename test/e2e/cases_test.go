@@ -200,7 +200,7 @@ func TestCredentialsExpireMidPull(t *testing.T) {
 					t.Errorf("%d Pulled events, want 1:\n%s", n, ev)
 				}
 			} else {
-				w.expectFailure(g, 0, pull.Permission, "refused", image)
+				w.expectFailure(g, 0, pull.Permission, "refused the temporary password", "also a freshly issued one", image)
 			}
 			reg.mu.Lock()
 			expired := reg.expired

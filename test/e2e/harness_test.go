@@ -115,9 +115,13 @@ func (w *world) instance(account, region, name, spec string, open bool) acr.Inst
 func (w *world) hostTransport() http.RoundTripper {
 	d := &net.Dialer{Timeout: 5 * time.Second}
 	addr := strings.TrimPrefix(w.n.RegistryURL(), "http://")
-	return &http.Transport{DialContext: func(ctx context.Context, network, _ string) (net.Conn, error) {
+	tr := &http.Transport{DialContext: func(ctx context.Context, network, _ string) (net.Conn, error) {
 		return d.DialContext(ctx, network, addr)
 	}}
+	// An idle connection left open holds the registry's graceful shutdown
+	// for seconds at the end of the test.
+	w.t.Cleanup(tr.CloseIdleConnections)
+	return tr
 }
 
 // push pushes a random image of small layers to host/repo:tag as the
