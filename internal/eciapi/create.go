@@ -66,6 +66,21 @@ func createInput(p openapi.Params, s scope) (eci.CreateInput, error) {
 	}
 	in.Instances, in.Chains = registryInfo(p, s.account, &ps)
 	in.Credentials = credentials(p, &ps)
+	// Image caches: off unless asked for, as the vendor's API has it (the
+	// virtual node's eci-auto-imc annotation defaults to on instead).
+	switch v := p.Get("AutoMatchImageCache"); v {
+	case "", "false":
+	case "true":
+		in.Cache.AutoMatch = true
+	default:
+		ps.add("AutoMatchImageCache", "%q: want true or false", v)
+	}
+	if id := p.Get("ImageSnapshotId"); id != "" {
+		if !strings.HasPrefix(id, "imc-") {
+			ps.add("ImageSnapshotId", "%q: want an image cache id, imc-… (DescribeImageCaches)", id)
+		}
+		in.Cache.Pinned = id
+	}
 	if err := ps.err(); err != nil {
 		return eci.CreateInput{}, err
 	}

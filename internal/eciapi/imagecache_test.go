@@ -794,3 +794,54 @@ func FuzzCreateImageCache(f *testing.F) {
 		}
 	})
 }
+
+// CreateContainerGroup's own image-cache parameters: AutoMatchImageCache
+// (off unless asked for, as the vendor's API has it) and ImageSnapshotId
+// (a named cache).
+func TestContainerGroupUsesImageCache(t *testing.T) {
+	w := newWorld(t)
+	ctx := t.Context()
+	ee := w.instance(w.a, "test1")
+	host := ee.PublicHost(acr.DefaultBase)
+	w.push(ee, host, "eci_test/nginx:1.0")
+	nginx := host + "/eci_test/nginx:1.0"
+	var cache struct{ ImageCacheId string }
+	if err := w.raw(w.root).Do(ctx, eciapi.Version, "CreateImageCache", map[string]string{"ImageCacheName": "nginx-cache", "Image.1": nginx}, &cache); err != nil {
+		t.Fatal(err)
+	}
+	w.awaitCache(w.root, cache.ImageCacheId, "Ready")
+	for _, tt := range []struct {
+		name, key, value string
+		matched          bool
+	}{
+		{"no cache parameter", "", "", false},
+		{"AutoMatchImageCache", "AutoMatchImageCache", "true", true},
+		{"ImageSnapshotId", "ImageSnapshotId", cache.ImageCacheId, true},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			params := map[string]string{"ContainerGroupName": "g-" + strings.ToLower(tt.key), "Container.1.Name": "app", "Container.1.Image": nginx}
+			if tt.key != "" {
+				params[tt.key] = tt.value
+			}
+			var out struct{ ContainerGroupId string }
+			if err := w.raw(w.root).Do(ctx, eciapi.Version, "CreateContainerGroup", params, &out); err != nil {
+				t.Fatal(err)
+			}
+			w.expectReady(w.root, out.ContainerGroupId)
+			g, err := w.n.ECI.Get(ctx, w.a, out.ContainerGroupId)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if (g.MatchedImageCache == cache.ImageCacheId) != tt.matched {
+				t.Errorf("matched image cache %q, want matched=%v", g.MatchedImageCache, tt.matched)
+			}
+		})
+	}
+	for _, tt := range []struct{ key, value, mention string }{
+		{"AutoMatchImageCache", "yes", "want true or false"},
+		{"ImageSnapshotId", "snap-1", "imc-"},
+	} {
+		_, err := w.common(w.root, "CreateContainerGroup", map[string]string{"ContainerGroupName": "bad", "Container.1.Name": "app", "Container.1.Image": nginx, tt.key: tt.value})
+		wantError(t, "CreateContainerGroup "+tt.key+"="+tt.value, err, "InvalidParameter."+tt.key, http.StatusBadRequest, tt.value, tt.mention)
+	}
+}
