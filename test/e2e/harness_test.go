@@ -19,6 +19,7 @@ import (
 	"github.com/rolepull/rolepull/internal/acr"
 	"github.com/rolepull/rolepull/internal/eci"
 	"github.com/rolepull/rolepull/internal/node"
+	"github.com/rolepull/rolepull/internal/openapi"
 	"github.com/rolepull/rolepull/internal/pull"
 	"github.com/rolepull/rolepull/internal/ram"
 )
@@ -108,6 +109,31 @@ func (w *world) instance(account, region, name, spec string, open bool) acr.Inst
 		}
 	}
 	return inst
+}
+
+// user creates a RAM user of the operator's account with policies
+// attached (system or custom, by name) and an AccessKey, and returns an
+// OpenAPI client signing as it.
+func (w *world) user(name string, policies ...string) *openapi.Client {
+	w.t.Helper()
+	ctx := w.t.Context()
+	if _, err := w.n.RAM.CreateUser(ctx, w.a, ram.User{UserName: name}); err != nil {
+		w.t.Fatal(err)
+	}
+	for _, p := range policies {
+		typ := ram.Custom
+		if _, err := w.n.RAM.GetPolicy(ctx, w.a, ram.System, p); err == nil {
+			typ = ram.System
+		}
+		if err := w.n.RAM.AttachPolicy(ctx, w.a, typ, p, ram.ToUser, name); err != nil {
+			w.t.Fatal(err)
+		}
+	}
+	k, secret, err := w.n.RAM.CreateAccessKey(ctx, w.a, name)
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	return &openapi.Client{Endpoint: w.n.OpenAPIURL(), AccessKeyID: k.AccessKeyID, AccessKeySecret: secret}
 }
 
 // hostTransport dials the registry listener from 127.0.0.1, whatever the

@@ -6,7 +6,6 @@ import (
 	"testing"
 
 	"github.com/rolepull/rolepull/internal/openapi"
-	"github.com/rolepull/rolepull/internal/ram"
 )
 
 // RAM's own actions are decided on the ARN RAM returns (acs:ram::UID:...):
@@ -31,20 +30,10 @@ func TestRAMResourceSpelling(t *testing.T) {
 		{"Deny with a * region beats Allow *", `{"Version":"1","Statement":[{"Effect":"Allow","Action":"ram:GetRole","Resource":"*"},{"Effect":"Deny","Action":"ram:GetRole","Resource":"` + star + `"}]}`, false},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
-			user := fmt.Sprintf("spelling-%d", i)
-			if _, err := w.n.RAM.CreateUser(ctx, w.a, ram.User{UserName: user}); err != nil {
-				t.Fatal(err)
-			}
-			w.policy(w.a, "p-"+user, tt.policy)
-			if err := w.n.RAM.AttachPolicy(ctx, w.a, ram.Custom, "p-"+user, ram.ToUser, user); err != nil {
-				t.Fatal(err)
-			}
-			k, secret, err := w.n.RAM.CreateAccessKey(ctx, w.a, user)
-			if err != nil {
-				t.Fatal(err)
-			}
-			c := &openapi.Client{Endpoint: w.n.OpenAPIURL(), AccessKeyID: k.AccessKeyID, AccessKeySecret: secret}
-			err = c.Do(ctx, "2015-05-01", "GetRole", map[string]string{"RoleName": "acr-test"}, &struct{}{})
+			name := fmt.Sprintf("spelling-%d", i)
+			w.policy(w.a, "p-"+name, tt.policy)
+			c := w.user(name, "p-"+name)
+			err := c.Do(ctx, "2015-05-01", "GetRole", map[string]string{"RoleName": "acr-test"}, &struct{}{})
 			var ae *openapi.Error
 			switch {
 			case tt.allowed && err != nil:

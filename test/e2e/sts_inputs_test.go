@@ -17,17 +17,7 @@ import (
 func TestSTSInputs(t *testing.T) {
 	w := newWorld(t)
 	ctx := t.Context()
-	if _, err := w.n.RAM.CreateUser(ctx, w.a, ram.User{UserName: "sts-inputs"}); err != nil {
-		t.Fatal(err)
-	}
-	if err := w.n.RAM.AttachPolicy(ctx, w.a, ram.System, "AliyunSTSAssumeRoleAccess", ram.ToUser, "sts-inputs"); err != nil {
-		t.Fatal(err)
-	}
-	k, secret, err := w.n.RAM.CreateAccessKey(ctx, w.a, "sts-inputs")
-	if err != nil {
-		t.Fatal(err)
-	}
-	user := &openapi.Client{Endpoint: w.n.OpenAPIURL(), AccessKeyID: k.AccessKeyID, AccessKeySecret: secret}
+	user := w.user("sts-inputs", "AliyunSTSAssumeRoleAccess")
 	trustRoot := `{"Version":"1","Statement":[{"Effect":"Allow","Action":"sts:AssumeRole","Principal":{"RAM":["acs:ram::` + w.a + `:root"]}}]}`
 	plain := w.role(w.a, "sts-plain", trustRoot, "AliyunSTSAssumeRoleAccess")
 	external := w.role(w.a, "sts-external", `{"Version":"1","Statement":[{"Effect":"Allow","Action":"sts:AssumeRole","Principal":{"RAM":["acs:ram::`+w.a+`:root"]},"Condition":{"StringEquals":{"sts:ExternalId":"abcd-1234"}}}]}`)
