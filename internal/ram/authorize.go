@@ -2,8 +2,10 @@ package ram
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/rolepull/rolepull/internal/store"
 	"strings"
 	"time"
 
@@ -252,21 +254,55 @@ func (s *Service) attachedPolicies(ctx context.Context, uid string, kind Princip
 			}
 			out = append(out, policy.Named{Name: "system policy " + sp.policy.PolicyName, Policy: sp.compiled})
 		case Custom:
-			p, err := s.GetPolicy(ctx, uid, Custom, a.PolicyName)
-			if errors.Is(err, ErrNotFound) {
-				continue
-			}
+			named, found, err := s.customPolicy(ctx, uid, a.PolicyName)
 			if err != nil {
 				return nil, err
 			}
-			c, err := s.compile(policy.Identity, p.Default().PolicyDocument)
-			if err != nil {
-				return nil, fmt.Errorf("ram: stored policy %s no longer parses: %w", p.PolicyName, err)
+			if found {
+				out = append(out, named)
 			}
-			out = append(out, policy.Named{Name: "policy " + p.PolicyName + " " + p.DefaultVersion, Policy: c})
 		}
 	}
 	return out, nil
+}
+
+// customPolicy reads a custom policy's record and returns its compiled
+// default version, from the cache when the record's revision is the one
+// cached.
+func (s *Service) customPolicy(ctx context.Context, uid, name string) (policy.Named, bool, error) {
+	if !arn.IsPolicyName(name) {
+		return policy.Named{}, false, nil
+	}
+	key := policyKey(uid, name)
+	kv, err := s.st.Get(ctx, key)
+	if errors.Is(err, store.ErrNotFound) {
+		return policy.Named{}, false, nil
+	}
+	if err != nil {
+		return policy.Named{}, false, err
+	}
+	s.mu.Lock()
+	c, ok := s.stored[key]
+	s.mu.Unlock()
+	if ok && c.rev == kv.ModRevision {
+		return c.named, true, nil
+	}
+	var p Policy
+	if err := json.Unmarshal(kv.Value, &p); err != nil {
+		return policy.Named{}, false, fmt.Errorf("ram: decode %s: %w", key, err)
+	}
+	compiled, err := s.compile(policy.Identity, p.Default().PolicyDocument)
+	if err != nil {
+		return policy.Named{}, false, fmt.Errorf("ram: stored policy %s no longer parses: %w", p.PolicyName, err)
+	}
+	named := policy.Named{Name: "policy " + p.PolicyName + " " + p.DefaultVersion, Policy: compiled}
+	s.mu.Lock()
+	if len(s.stored) >= maxCompiled {
+		clear(s.stored)
+	}
+	s.stored[key] = storedPolicy{rev: kv.ModRevision, named: named}
+	s.mu.Unlock()
+	return named, true, nil
 }
 
 // TrustAdmits evaluates a role's trust policy for a caller: may caller

@@ -38,6 +38,16 @@ type Service struct {
 	// need not re-parse a document it has seen.
 	mu       sync.Mutex
 	compiled map[string]*policy.Policy
+	// stored caches a custom policy's compiled default version by its
+	// store key and revision: a decision still reads the key, so a change
+	// or a deletion applies at once, but need not decode a record it has
+	// seen at that revision.
+	stored map[string]storedPolicy
+}
+
+type storedPolicy struct {
+	rev   int64
+	named policy.Named
 }
 
 // New returns a Service over st, deriving secrets with keys.
@@ -60,6 +70,7 @@ func New(st store.Store, keys *keyring.Keyring, opts Options) (*Service, error) 
 		log:      log,
 		system:   system,
 		compiled: make(map[string]*policy.Policy),
+		stored:   make(map[string]storedPolicy),
 	}, nil
 }
 
