@@ -66,8 +66,11 @@ type Server struct {
 	audit   *slog.Logger
 	certs   func(name string) (*tls.Certificate, error)
 	tunnels *http.Server // serves the TLS inside CONNECT tunnels
-	denied  denials
-	stats   Stats
+	// tunnelHosts maps each tunnel's *tls.Conn to the domain its CONNECT
+	// named: the only Host its requests may name.
+	tunnelHosts sync.Map
+	denied      denials
+	stats       Stats
 }
 
 // Stats counts what the registry served, for tests and metrics.
@@ -104,6 +107,17 @@ func New(a *acr.Service, n *netmodel.Service, authn Authenticator, authz Authori
 		IdleTimeout:       2 * time.Minute,
 		MaxHeaderBytes:    64 << 10,
 		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelWarn),
+		ConnContext: func(ctx context.Context, c net.Conn) context.Context {
+			if h, ok := s.tunnelHosts.Load(c); ok {
+				return context.WithValue(ctx, tunnelHostKey{}, h)
+			}
+			return ctx
+		},
+		ConnState: func(c net.Conn, st http.ConnState) {
+			if st == http.StateClosed || st == http.StateHijacked {
+				s.tunnelHosts.Delete(c)
+			}
+		},
 	}
 	s.engine = newEngine(opts.Root, keys, s.log)
 	return s, nil
@@ -128,6 +142,12 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		s.serveConnect(w, r)
+		return
+	}
+	if h, ok := r.Context().Value(tunnelHostKey{}).(string); ok && acr.NormalizeHost(r.Host) != acr.NormalizeHost(h) {
+		// The client verified the certificate of h, not of the host it
+		// names now.
+		http.Error(w, fmt.Sprintf("this tunnel is to %s, not %s: CONNECT to %s", h, acr.NormalizeHost(r.Host), acr.NormalizeHost(r.Host)), http.StatusMisdirectedRequest)
 		return
 	}
 	host := r.Host
@@ -290,12 +310,18 @@ func (s *Server) serveConnect(w http.ResponseWriter, r *http.Request) {
 	}
 	// Bytes the client sent after CONNECT (its ClientHello) may already
 	// sit in the hijacked reader.
-	l := &oneConn{c: tls.Server(&bufferedConn{Conn: conn, r: brw.Reader}, cfg)}
+	tc := tls.Server(&bufferedConn{Conn: conn, r: brw.Reader}, cfg)
+	s.tunnelHosts.Store(tc, host)
+	l := &oneConn{c: tc}
 	s.tunnels.Serve(l) // returns at once; the connection is served until it closes
 	if c := l.take(); c != nil {
+		s.tunnelHosts.Delete(c)
 		c.Close() // not taken: the tunnel server is closed
 	}
 }
+
+// tunnelHostKey keys the domain of a request's tunnel in its context.
+type tunnelHostKey struct{}
 
 // bufferedConn reads what a hijacked reader holds before the connection.
 type bufferedConn struct {

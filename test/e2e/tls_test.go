@@ -131,6 +131,31 @@ func TestTLS(t *testing.T) {
 		}
 	})
 
+	t.Run("a request in a tunnel names the tunnel's domain only", func(t *testing.T) {
+		other := w.instance(w.a, "cn-hangzhou", "tls-elsewhere", acr.SpecEnterpriseStandard, true).PublicHost(acr.DefaultBase)
+		conn, err := net.Dial("tcp", strings.TrimPrefix(w.n.RegistryURL(), "http://"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer conn.Close()
+		conn.SetDeadline(time.Now().Add(10 * time.Second))
+		fmt.Fprintf(conn, "CONNECT %s:443 HTTP/1.1\r\nHost: %s:443\r\n\r\n", host, host)
+		br := bufio.NewReader(conn)
+		if resp, err := http.ReadResponse(br, nil); err != nil || resp.StatusCode != http.StatusOK {
+			t.Fatalf("CONNECT = %v, %v", resp, err)
+		}
+		tc := tls.Client(conn, &tls.Config{ServerName: host, RootCAs: w.n.CA.Pool()})
+		fmt.Fprintf(tc, "GET /v2/ HTTP/1.1\r\nHost: %s\r\n\r\n", other)
+		resp, err := http.ReadResponse(bufio.NewReader(tc), nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusMisdirectedRequest {
+			t.Errorf("GET with Host %s in a tunnel to %s = %d, want 421", other, host, resp.StatusCode)
+		}
+	})
+
 	t.Run("the OpenAPI answers over HTTPS", func(t *testing.T) {
 		if !strings.HasPrefix(w.n.OpenAPIURL(), "https://") {
 			t.Fatalf("OpenAPI URL %s, want https", w.n.OpenAPIURL())
