@@ -116,6 +116,15 @@ var authRefusals = map[string]string{
 	"InvalidSecurityToken.Malformed":             "the SecurityToken is malformed or not this deployment's",
 }
 
+// clipAudit bounds a value a request presented for the audit log.
+func clipAudit(v string) string {
+	const max = 256
+	if len(v) > max {
+		return v[:max] + "…"
+	}
+	return v
+}
+
 // auditRefusal records a call refused before any action ran, because its
 // credentials were not accepted, or refused by an action without asking
 // RAM (Call.Authorize records those itself): caller (the AccessKeyId, or
@@ -127,7 +136,9 @@ func (s *Server) auditRefusal(c *Call, err error) {
 	}
 	we := toWire(err)
 	reason, ok := authRefusals[we.Code]
-	caller := "AccessKeyId " + c.AccessKeyID
+	// What the request presented is clipped: unauthenticated, it must
+	// not make audit lines long.
+	caller := "AccessKeyId " + clipAudit(c.AccessKeyID)
 	switch {
 	case ok:
 	case c.Caller.Account != "" && strings.HasPrefix(we.Code, "NoPermission"):
@@ -135,9 +146,9 @@ func (s *Server) auditRefusal(c *Call, err error) {
 	default:
 		return
 	}
-	attrs := []any{"request_id", c.RequestID, "caller", caller, "source_ip", c.SourceIP.String(), "version", c.Version, "action", c.Action}
+	attrs := []any{"request_id", c.RequestID, "caller", caller, "source_ip", c.SourceIP.String(), "version", clipAudit(c.Version), "action", clipAudit(c.Action)}
 	if c.Action == "AssumeRole" {
-		attrs = append(attrs, "target", c.Params.Get("RoleArn"), "session", c.Params.Get("RoleSessionName"))
+		attrs = append(attrs, "target", clipAudit(c.Params.Get("RoleArn")), "session", clipAudit(c.Params.Get("RoleSessionName")))
 	}
 	s.audit.Info("refused", append(attrs, "code", we.Code, "decision", "deny", "reason", reason)...)
 }
