@@ -112,24 +112,25 @@ func (s *Service) preflightCache(ctx context.Context, t Target, e *errs, p plan)
 // eciCheck records a refusal of the ECI service as a located error, and
 // returns what is not a refusal (a store failure) for the caller to stop on.
 func (s *Service) eciCheck(e *errs, prefix string, err error) error {
-	var ee *eci.Error
-	switch {
-	case err == nil:
-		return nil
-	case errors.As(err, &ee):
-		e.add(manifestField(prefix, ee.Field), "%s", ee.Msg)
-		return nil
-	case errors.Is(err, eci.ErrInvalid), errors.Is(err, eci.ErrConflict):
-		e.add("", "%v", err)
+	if err == nil {
 		return nil
 	}
-	// errors.Join of several refusals
+	// errors.Join of several refusals: each in its place.
 	if j, ok := err.(interface{ Unwrap() []error }); ok {
 		for _, one := range j.Unwrap() {
 			if err := s.eciCheck(e, prefix, one); err != nil {
 				return err
 			}
 		}
+		return nil
+	}
+	var ee *eci.Error
+	switch {
+	case errors.As(err, &ee):
+		e.add(manifestField(prefix, ee.Field), "%s", ee.Msg)
+		return nil
+	case errors.Is(err, eci.ErrInvalid), errors.Is(err, eci.ErrConflict):
+		e.add("", "%v", err)
 		return nil
 	}
 	return fmt.Errorf("checking with ECI: %w", err)
