@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"sort"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/opencontainers/go-digest"
@@ -349,6 +350,7 @@ func (s *Service) buildCache(ctx context.Context, id string) {
 	limit := int64(c.SizeGiB) * s.opts.CacheSizeUnit
 	var total int64 // the distinct blobs' bytes: what the cache stores
 	seen := map[digest.Digest]bool{}
+	var shown atomic.Int64 // the progress last stored, percent
 	for i, img := range c.Images {
 		res, err := s.puller.Pull(ctx, settings, img, pull.FetchOptions{
 			Pin: func(ds []digest.Digest) error {
@@ -356,6 +358,21 @@ func (s *Service) buildCache(ctx context.Context, id string) {
 					return err // deleted while building: pin nothing more
 				}
 				return s.pinMore(ctx, id, ds)
+			},
+			// Progress by bytes within the image, stored when it gains a
+			// whole percent.
+			Progress: func(pr pull.Progress) {
+				if pr.Bytes <= 0 {
+					return
+				}
+				pct := min((100*int64(i)+100*pr.BytesDone/pr.Bytes)/int64(len(c.Images)), 99)
+				if old := shown.Load(); pct <= old || !shown.CompareAndSwap(old, pct) {
+					return
+				}
+				s.updateCache(ctx, id, func(c *ImageCache) error {
+					c.Progress = max(c.Progress, int(pct))
+					return nil
+				})
 			},
 		})
 		if _, _, gerr := s.getCache(ctx, id); errors.Is(gerr, ErrNotFound) {
@@ -375,8 +392,9 @@ func (s *Service) buildCache(ctx context.Context, id string) {
 		cached = append(cached, ci)
 		identities = append(identities, res.Identity)
 		all = append(all, res.Digests...)
-		pct := 100 * (i + 1) / len(c.Images)
-		s.updateCache(ctx, id, func(c *ImageCache) error { c.Progress = min(pct, 99); return nil })
+		pct := min(100*(i+1)/len(c.Images), 99)
+		shown.Store(max(shown.Load(), int64(pct)))
+		s.updateCache(ctx, id, func(c *ImageCache) error { c.Progress = max(c.Progress, pct); return nil })
 	}
 	// The pins become exactly this cache's images (an update drops what it
 	// no longer holds), then the cache is Ready.
