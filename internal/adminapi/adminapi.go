@@ -56,11 +56,7 @@ func (a *api) createAccount(ctx context.Context, c *openapi.Call) (any, error) {
 	if err := a.authorize(ctx, c, "rolepull:CreateAccount", "account/"+name); err != nil {
 		return nil, err
 	}
-	acc, err := a.svc.CreateAccount(ctx, name)
-	if err != nil {
-		return nil, err
-	}
-	k, secret, err := a.svc.CreateAccessKey(ctx, acc.ID, "")
+	acc, k, secret, err := a.svc.CreateAccountWithKey(ctx, name)
 	if err != nil {
 		return nil, err
 	}

@@ -324,9 +324,10 @@ func (n *Node) bootstrap(ctx context.Context) error {
 			return fmt.Errorf("node: bootstrap record: %w", err)
 		}
 	case errors.Is(err, store.ErrNotFound):
-		// Three steps, each its own transaction: a start killed between
-		// them left the account (and perhaps its key) without the record,
-		// and this one picks them up instead of failing on the name.
+		// The account and its key are one transaction, the record another:
+		// a start killed between them (or an older build's, which made the
+		// key separately) left the account, perhaps its key, and no
+		// record; this one picks them up instead of failing on the name.
 		acc, err := n.operatorAccount(ctx)
 		if err != nil {
 			return fmt.Errorf("node: bootstrap: %w", err)
@@ -374,7 +375,8 @@ func (n *Node) operatorAccount(ctx context.Context) (ram.Account, error) {
 			return a, nil
 		}
 	}
-	return n.RAM.CreateAccount(ctx, OperatorAccount)
+	a, _, _, err := n.RAM.CreateAccountWithKey(ctx, OperatorAccount)
+	return a, err
 }
 
 // operatorKey returns the operator's root AccessKey, creating it unless a

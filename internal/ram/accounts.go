@@ -18,24 +18,48 @@ const MaxAccessKeysPerOwner = 2
 // CreateAccount creates an account named name with a fresh 16-digit UID.
 // Names are unique, case-insensitively: 3–64 of [a-z0-9-].
 func (s *Service) CreateAccount(ctx context.Context, name string) (Account, error) {
+	a, _, err := s.createAccount(ctx, name, false)
+	return a, err
+}
+
+// CreateAccountWithKey creates an account and an AccessKey for its root in
+// one transaction: a crash cannot leave the account without its key. It
+// returns the key's secret, derived, never stored.
+func (s *Service) CreateAccountWithKey(ctx context.Context, name string) (Account, AccessKey, string, error) {
+	a, k, err := s.createAccount(ctx, name, true)
+	if err != nil {
+		return Account{}, AccessKey{}, "", err
+	}
+	s.log.Info("access key created", "account", a.ID, "user", "", "access_key_id", k.AccessKeyID)
+	return a, k, s.AccessKeySecret(k.AccessKeyID), nil
+}
+
+func (s *Service) createAccount(ctx context.Context, name string, withKey bool) (Account, AccessKey, error) {
 	if !isAccountName(name) {
-		return Account{}, invalid("Account", "AccountName", "account name %q: want 3–64 lower-case letters, digits and '-'", name)
+		return Account{}, AccessKey{}, invalid("Account", "AccountName", "account name %q: want 3–64 lower-case letters, digits and '-'", name)
 	}
 	a := Account{ID: randomDigits(16), Name: name, CreateDate: s.now()}
-	_, err := s.st.Txn(ctx,
-		[]store.Cond{store.Absent(accountKey(a.ID)), store.Absent(accountNameKey(name))},
-		[]store.Op{store.Put(accountKey(a.ID), mustJSON(a)), store.Put(accountNameKey(name), []byte(a.ID))})
+	conds := []store.Cond{store.Absent(accountKey(a.ID)), store.Absent(accountNameKey(name))}
+	ops := []store.Op{store.Put(accountKey(a.ID), mustJSON(a)), store.Put(accountNameKey(name), []byte(a.ID))}
+	var k AccessKey
+	if withKey {
+		k = AccessKey{AccessKeyID: "LTAI" + randomAlnum(20), Account: a.ID, Status: KeyActive, CreateDate: a.CreateDate}
+		idx := accessKeysOfKey(a.ID, "")
+		conds = append(conds, store.Absent(accessKeyKey(k.AccessKeyID)), store.Absent(idx))
+		ops = append(ops, store.Put(accessKeyKey(k.AccessKeyID), mustJSON(k)), store.Put(idx, mustJSON([]string{k.AccessKeyID})))
+	}
+	_, err := s.st.Txn(ctx, conds, ops)
 	if isConflict(err) {
 		if _, err := s.st.Get(ctx, accountNameKey(name)); err == nil {
-			return Account{}, exists("Account", "account %q already exists", name)
+			return Account{}, AccessKey{}, exists("Account", "account %q already exists", name)
 		}
-		return Account{}, fmt.Errorf("ram: create account %q: %w", name, err)
+		return Account{}, AccessKey{}, fmt.Errorf("ram: create account %q: %w", name, err)
 	}
 	if err != nil {
-		return Account{}, fmt.Errorf("ram: create account %q: %w", name, err)
+		return Account{}, AccessKey{}, fmt.Errorf("ram: create account %q: %w", name, err)
 	}
 	s.log.Info("account created", "account", a.ID, "name", name)
-	return a, nil
+	return a, k, nil
 }
 
 func isAccountName(s string) bool {

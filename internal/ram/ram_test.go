@@ -579,3 +579,33 @@ func TestUsers(t *testing.T) {
 		t.Errorf("case-variant user = %v, want ErrExists", err)
 	}
 }
+
+// An account and its root key are made together: both exist, the key is
+// the root's one of two, and a second account of the name makes neither.
+func TestCreateAccountWithKey(t *testing.T) {
+	f := newFixture(t)
+	ctx := t.Context()
+	a, k, secret, err := f.svc.CreateAccountWithKey(ctx, "team-a")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, err := f.svc.GetAccessKey(ctx, k.AccessKeyID); err != nil || got.Account != a.ID || got.UserName != "" || got.Status != ram.KeyActive {
+		t.Errorf("GetAccessKey = %+v, %v; want an active root key of %s", got, err, a.ID)
+	}
+	if secret == "" || secret != f.svc.AccessKeySecret(k.AccessKeyID) {
+		t.Error("the secret returned is not the key's derived secret")
+	}
+	if keys, err := f.svc.ListAccessKeys(ctx, a.ID, ""); err != nil || len(keys) != 1 {
+		t.Errorf("ListAccessKeys = %v, %v; want the one key", keys, err)
+	}
+	// The root may still have its second key.
+	if _, _, err := f.svc.CreateAccessKey(ctx, a.ID, ""); err != nil {
+		t.Errorf("a second root key: %v", err)
+	}
+	if _, _, _, err := f.svc.CreateAccountWithKey(ctx, "team-a"); !errors.Is(err, ram.ErrExists) {
+		t.Errorf("a second account named team-a = %v, want ErrExists", err)
+	}
+	if accs, _ := f.svc.ListAccounts(ctx); len(accs) != 1 {
+		t.Errorf("%d accounts, want 1", len(accs))
+	}
+}
