@@ -91,4 +91,3 @@ func TestImageCacheProgressByBytes(t *testing.T) {
 		time.Sleep(10 * time.Millisecond)
 	}
 }
-
