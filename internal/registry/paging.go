@@ -4,16 +4,14 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
-	"regexp"
 	"strconv"
 
 	v2 "github.com/distribution/distribution/v3/registry/api/v2"
+	"github.com/distribution/reference"
 )
 
-// maxRepoNameBytes is the distribution grammar's bound on a repository name.
-const maxRepoNameBytes = 255
-
-var tagGrammar = regexp.MustCompile(`^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$`)
+// pagingName stands for a repository when last is checked as a tag.
+var pagingName, _ = reference.WithName("ns/repo")
 
 // checkPaging refuses, with 400, a catalog or tag-list query whose n is
 // not a count, or whose last could name no repository or tag — before the
@@ -30,7 +28,7 @@ func checkPaging(w http.ResponseWriter, route string, u *url.URL) bool {
 	}
 	if s := q.Get("n"); s != "" {
 		// The engine bounds a large n itself (a page may hold fewer).
-		if n, err := strconv.ParseUint(s, 10, 31); err != nil || n > 1<<31-1 {
+		if _, err := strconv.ParseUint(s, 10, 31); err != nil {
 			writeRegistryError(w, http.StatusBadRequest, "PAGINATION_NUMBER_INVALID", fmt.Sprintf("n=%s: want a count, 0 to 2147483647", clip(s)))
 			return false
 		}
@@ -38,31 +36,26 @@ func checkPaging(w http.ResponseWriter, route string, u *url.URL) bool {
 	last := q.Get("last")
 	switch {
 	case last == "":
-	case route == v2.RouteNameCatalog && (len(last) > maxRepoNameBytes || !repoGrammar(last)):
-		writeRegistryError(w, http.StatusBadRequest, "NAME_INVALID", fmt.Sprintf("last=%s is not a repository name (lowercase path components, at most %d characters)", clip(last), maxRepoNameBytes))
+	case route == v2.RouteNameCatalog && !validName(last):
+		writeRegistryError(w, http.StatusBadRequest, "NAME_INVALID", fmt.Sprintf("last=%s is not a repository name (lowercase path components, at most %d characters)", clip(last), reference.NameTotalLengthMax))
 		return false
-	case route == v2.RouteNameTags && !tagGrammar.MatchString(last):
+	case route == v2.RouteNameTags && !validTag(last):
 		writeRegistryError(w, http.StatusBadRequest, "TAG_INVALID", fmt.Sprintf("last=%s is not a tag (at most 128 of [A-Za-z0-9_.-], not starting with . or -)", clip(last)))
 		return false
 	}
 	return true
 }
 
-var repoComponent = regexp.MustCompile(`^[a-z0-9]+(?:(?:[._]|__|[-]+)[a-z0-9]+)*$`)
+// validName and validTag hold last to the distribution grammar the engine
+// names its storage by.
+func validName(s string) bool {
+	_, err := reference.WithName(s)
+	return err == nil
+}
 
-// repoGrammar reports whether s is slash-separated components of the
-// distribution grammar.
-func repoGrammar(s string) bool {
-	start := 0
-	for i := 0; i <= len(s); i++ {
-		if i == len(s) || s[i] == '/' {
-			if !repoComponent.MatchString(s[start:i]) {
-				return false
-			}
-			start = i + 1
-		}
-	}
-	return true
+func validTag(s string) bool {
+	_, err := reference.WithTag(pagingName, s)
+	return err == nil
 }
 
 // clip shortens what a client sent for an error message.
