@@ -38,6 +38,13 @@ func FuzzFrontDoor(f *testing.F) {
 		{4, host, "/v2/ns/app/blobs/uploads/0a1b", ""},
 		{5, host, "/v2/ns/app/manifests/sha256:" + strings.Repeat("b", 64), "Bearer eyJhbGciOiJub25lIn0.e30."},
 		{0, host, "/v2/_catalog?n=1000&last=a", ""},
+		// reliability.md §3.5: 51 paging at its bounds, 52 a mount from a
+		// repository the caller may not pull, 44 a blob PUT under a digest.
+		{0, host, "/v2/_catalog?n=2147483647", ""},
+		{0, host, "/v2/_catalog?n=1&last=" + strings.Repeat("z", 4096), ""},
+		{3, host, "/v2/ns/app/blobs/uploads/?mount=sha256:" + strings.Repeat("d", 64) + "&from=other/repo", "Bearer x.y.z"},
+		{2, host, "/v2/ns/app/blobs/uploads/0a1b?digest=sha256:" + strings.Repeat("1", 64), ""},
+		{4, host, "/v2/ns/app/blobs/uploads/0a1b?_state=x", ""},
 		{0, host, "/v2/ns/app/tags/list?n=-1", ""},
 		{0, host, "/token?service=" + inst.InstanceID + "&scope=repository:ns/app:pull,push", "Basic " + strings.Repeat("A", 40)},
 		{0, host, "/token?scope=repository:ns/app:pull&scope=registry:catalog:*", ""},
@@ -98,8 +105,12 @@ func FuzzFrontDoor(f *testing.F) {
 		if err != nil {
 			t.Fatalf("challenge %q: %v", hs[0], err)
 		}
-		if scheme != "Bearer" || params["realm"] != "http://"+reqHost+"/token" || params["service"] == "" {
-			t.Fatalf("challenge %q for Host %q: want a Bearer realm on that host", hs[0], reqHost)
+		sent := reqHost
+		if sent == "" {
+			sent = host // the client sends the URL's host when Request.Host is empty
+		}
+		if scheme != "Bearer" || params["realm"] != "http://"+sent+"/token" || params["service"] == "" {
+			t.Fatalf("challenge %q for Host %q: want a Bearer realm on that host", hs[0], sent)
 		}
 	})
 }
