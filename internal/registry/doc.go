@@ -16,8 +16,10 @@
 //     a JWT signed with Ed25519, the one algorithm accepted, for at most
 //     five minutes;
 //  3. bearer verification of every /v2 request as one linear checklist
-//     (algorithm, signature, issuer, audience = the instance, exp/nbf with
-//     a 60-second leeway on an injected clock, scope containment), with
+//     (algorithm, signature, claims decoded strictly — no duplicate or
+//     unknown key even under our signature —, issuer, audience = the
+//     instance, exp/nbf with a 60-second leeway on an injected clock,
+//     scope containment), with
 //     verified tokens cached until they expire.
 //
 // The same listener is an HTTP proxy for its own instance domains only, so

@@ -13,6 +13,7 @@ import (
 
 	"github.com/go-jose/go-jose/v4"
 	"github.com/go-jose/go-jose/v4/jwt"
+	kjson "sigs.k8s.io/json"
 
 	"github.com/rolepull/rolepull/internal/clock"
 	"github.com/rolepull/rolepull/internal/keyring"
@@ -106,12 +107,20 @@ func (t *tokens) verify(raw, audience string) (claims, error) {
 	if len(raw) > MaxTokenBytes || strings.Count(raw, ".") != 2 {
 		return claims{}, fmt.Errorf("%w: malformed", errToken)
 	}
-	tok, err := jwt.ParseSigned(raw, []jose.SignatureAlgorithm{jose.EdDSA})
+	jws, err := jose.ParseSignedCompact(raw, []jose.SignatureAlgorithm{jose.EdDSA})
 	if err != nil {
 		return claims{}, fmt.Errorf("%w: %v", errToken, err)
 	}
-	if err := tok.Claims(t.pub, &c); err != nil {
+	payload, err := jws.Verify(t.pub)
+	if err != nil {
 		return claims{}, fmt.Errorf("%w: bad signature", errToken)
+	}
+	// Only the claims this service issues, each once: a payload another
+	// parser could read differently (a duplicate key) is refused even
+	// under our signature.
+	strict, err := kjson.UnmarshalStrict(payload, &c, kjson.DisallowDuplicateFields, kjson.DisallowUnknownFields)
+	if err != nil || len(strict) > 0 {
+		return claims{}, fmt.Errorf("%w: claims: %v", errToken, errors.Join(append(strict, err)...))
 	}
 	if c.Issuer != Issuer {
 		return claims{}, fmt.Errorf("%w: issuer %q", errToken, c.Issuer)

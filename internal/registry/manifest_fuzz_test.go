@@ -56,6 +56,8 @@ func FuzzManifestPut(f *testing.F) {
 		{oci, fmt.Sprintf(`{"schemaVersion":2,"mediaType":%q,"config":{"mediaType":"application/vnd.oci.image.config.v1+json","digest":"sha256:%s","size":-1},"layers":[]}`, oci, strings.Repeat("f", 64))},
 		{oci, fmt.Sprintf(`{"schemaVersion":2,"mediaType":%q,"artifactType":"application/vnd.example+json","config":%s,"layers":[],"subject":{"mediaType":%q,"digest":%q,"size":%d}}`, oci, emptyCfg, mt, d, len(raw))},
 		{index, string(raw)},
+		// reliability.md §3.5 item 50: a manifest that is also an index (CVE-2021-41190).
+		{oci, fmt.Sprintf(`{"schemaVersion":2,"mediaType":%q,"config":{"mediaType":"application/vnd.oci.image.config.v1+json","digest":%q,"size":1},"layers":[],"manifests":[{"mediaType":%q,"digest":%q,"size":%d}]}`, oci, cfg, mt, d, len(raw))},
 		{oci, `{"schemaVersion":1}`},
 		{"application/vnd.docker.distribution.manifest.v1+prettyjws", `{"schemaVersion":1,"name":"ns/app","tag":"fuzz","fsLayers":[],"history":[]}`},
 		{"application/vnd.docker.distribution.manifest.list.v2+json", `{"schemaVersion":2,"manifests":null}`},

@@ -6,6 +6,7 @@ package stsapi
 import (
 	"context"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/rolepull/rolepull/internal/openapi"
@@ -42,7 +43,7 @@ func (a *api) assumeRole(ctx context.Context, c *openapi.Call) (any, error) {
 		// Range checks belong to sts, which knows the role's maximum and
 		// the chaining cap; here only the syntax.
 		n, err := strconv.Atoi(s)
-		if err != nil || n <= 0 {
+		if err != nil || n <= 0 || strings.Trim(s, "0123456789") != "" { // Atoi takes a sign
 			return nil, a.sts.Refuse(c.Caller, roleArn, session,
 				openapi.InvalidParameter("DurationSeconds", "DurationSeconds %q: want a number of seconds, at least %d.", s, ram.MinSessionDuration))
 		}
