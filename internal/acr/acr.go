@@ -378,21 +378,36 @@ func (s *Service) LinkVPC(ctx context.Context, account, id, vpcID, vswitchID str
 	if vsw.VpcID != vpc.VpcID {
 		return Instance{}, errorf(ErrInvalid, "Vpc", "VswitchId", "vSwitch %s is not in VPC %s", vswitchID, vpcID)
 	}
+	check := func(inst Instance) error {
+		if !inst.Enterprise() {
+			return errorf(ErrInvalid, "Vpc", "InstanceId", "VPC access control is an Enterprise feature; a Personal instance's -vpc domain is open to every VPC of its region")
+		}
+		if vpc.Region != inst.Region {
+			return errorf(ErrInvalid, "Vpc", "VpcId", "VPC %s is in %s, the instance in %s: bind a VPC of the instance's region", vpcID, vpc.Region, inst.Region)
+		}
+		if inst.LinkedTo(vpcID) {
+			return errorf(ErrExists, "Vpc", "VpcId", "VPC %s is already bound to %s", vpcID, id)
+		}
+		if q := vpcQuota[inst.Specification]; len(inst.VPCs) >= q {
+			return errorf(ErrLimit, "Vpc", "VpcId", "a %s instance binds at most %d VPC(s)", inst.Specification, q)
+		}
+		return nil
+	}
+	// A binding that will be refused creates no service-linked role: the
+	// checks run first, and again in the transaction that binds.
+	inst, err := s.GetInstance(ctx, account, id)
+	if err != nil {
+		return Instance{}, err
+	}
+	if err := check(inst); err != nil {
+		return Instance{}, err
+	}
 	if _, err := s.ram.EnsureServiceLinkedRole(ctx, account, ram.PrivateZoneServiceLinkedRole); err != nil {
 		return Instance{}, err
 	}
 	return s.update(ctx, account, id, func(inst *Instance) ([]store.Cond, []store.Op, error) {
-		if !inst.Enterprise() {
-			return nil, nil, errorf(ErrInvalid, "Vpc", "InstanceId", "VPC access control is an Enterprise feature; a Personal instance's -vpc domain is open to every VPC of its region")
-		}
-		if vpc.Region != inst.Region {
-			return nil, nil, errorf(ErrInvalid, "Vpc", "VpcId", "VPC %s is in %s, the instance in %s: bind a VPC of the instance's region", vpcID, vpc.Region, inst.Region)
-		}
-		if inst.LinkedTo(vpcID) {
-			return nil, nil, errorf(ErrExists, "Vpc", "VpcId", "VPC %s is already bound to %s", vpcID, id)
-		}
-		if q := vpcQuota[inst.Specification]; len(inst.VPCs) >= q {
-			return nil, nil, errorf(ErrLimit, "Vpc", "VpcId", "a %s instance binds at most %d VPC(s)", inst.Specification, q)
+		if err := check(*inst); err != nil {
+			return nil, nil, err
 		}
 		ip := netmodel.WorkloadAddr(vpc.Number, vsw.Number, 254) // the endpoint's address in the vSwitch
 		inst.VPCs = append(inst.VPCs, VPCLink{VpcID: vpcID, VswitchID: vswitchID, IP: ip.String(), CreateTime: s.now()})

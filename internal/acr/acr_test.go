@@ -156,6 +156,19 @@ func TestNetworkAccess(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// Bindings that are refused create no role.
+	personal, err := f.acr.CreateInstance(ctx, f.a.ID, "cn-hangzhou", "mine", acr.SpecPersonal)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.acr.LinkVPC(ctx, f.a.ID, personal.InstanceID, vpc.VpcID, vsw.VSwitchID); !errors.Is(err, acr.ErrInvalid) {
+		t.Errorf("binding a VPC to a Personal instance = %v, want ErrInvalid", err)
+	}
+	far, _ := f.net.CreateVPC(ctx, f.a.ID, "cn-beijing", "far")
+	farsw, _ := f.net.CreateVSwitch(ctx, f.a.ID, far.VpcID, "", "")
+	if _, err := f.acr.LinkVPC(ctx, f.a.ID, ee.InstanceID, far.VpcID, farsw.VSwitchID); !errors.Is(err, acr.ErrInvalid) {
+		t.Errorf("binding a VPC of another region = %v, want ErrInvalid", err)
+	}
 	if _, err := f.ram.GetRole(ctx, f.a.ID, ram.PrivateZoneServiceLinkedRole.RoleName); !errors.Is(err, ram.ErrNotFound) {
 		t.Fatalf("the PrivateZone role exists before any VPC binding: %v", err)
 	}
@@ -255,5 +268,28 @@ func TestTempPassword(t *testing.T) {
 	f.clock.Advance(20 * time.Minute)
 	if _, _, err := f.acr.VerifyTempPassword(tp.Password, ee.InstanceID); !errors.Is(err, acr.ErrPasswordExpired) {
 		t.Errorf("an expired password = %v", err)
+	}
+}
+
+// A clock-skew sweep (reliability.md §4): a temporary password issued at
+// T for 15 minutes, checked at T-10 min … T+25 min in 1-second steps, is
+// accepted exactly while the clock is before its expiry — no leeway, so a
+// clock that jumps ahead never extends it.
+func TestTempPasswordClockSkewSweep(t *testing.T) {
+	f := newFixture(t)
+	inst, _ := f.acr.CreateInstance(t.Context(), f.a.ID, "cn-hangzhou", "skew", acr.SpecEnterpriseBasic)
+	issued := f.clock.Now()
+	session := ram.Identity{Kind: ram.KindRoleSession, Account: f.a.ID, RoleName: "r", RoleID: "1", SessionName: "s", Expiration: issued.Add(15 * time.Minute)}
+	tp, err := f.acr.IssueTempPassword(session, inst)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for off := -600; off <= 25*60; off++ {
+		now := issued.Add(time.Duration(off) * time.Second)
+		f.clock.Set(now)
+		_, _, err := f.acr.VerifyTempPassword(tp.Password, inst.InstanceID)
+		if want := now.Before(tp.Expiration); (err == nil) != want {
+			t.Fatalf("offset %+ds: accepted=%v (%v), want %v", off, err == nil, err, want)
+		}
 	}
 }

@@ -25,8 +25,10 @@ Instance ids name an instance in whichever region it is in; only
 ` + "`cr instance create`" + ` takes a region (--region, default the profile's).
 
 Every push and pull is decided by RAM: the identity behind the profile (or
-behind a temporary password) needs cr:PushRepository or cr:PullRepository on
-the repository.`,
+behind a temporary password) needs cr:PushRepository or cr:PullRepository,
+allowed on the repository's ARN or the instance's (an explicit Deny on
+either wins); deleting a tag or manifest needs cr:DeleteRepositoryTag, and
+the catalog cr:ListRepository on the instance.`,
 		Example: `  ID=$(rolepull cr instance create test1 --type Standard | head -n 1)
   rolepull cr internet enable $ID
   rolepull cr acl add $ID 127.0.0.0/16 --comment "this machine"

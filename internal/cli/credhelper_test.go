@@ -188,11 +188,12 @@ func TestHelp(t *testing.T) {
 	}
 }
 
-// TestCredentialHelperWithCrane pulls with crane whose docker config holds
-// only {"credHelpers": {DOMAIN: "rolepull"}}: the password comes from a
-// docker-credential-rolepull link to a built rolepull binary, so no
-// config file holds one.
-func TestCredentialHelperWithCrane(t *testing.T) {
+// TestCredentialHelperWithClients pulls with crane whose docker config
+// holds only {"credHelpers": {DOMAIN: "rolepull"}}: the password comes
+// from a docker-credential-rolepull link to a built rolepull binary, so no
+// config file holds one. oras, regctl and skopeo resolve the image the same
+// way.
+func TestCredentialHelperWithClients(t *testing.T) {
 	t.Parallel()
 	crane := tool(t, "crane")
 	goBin, err := exec.LookPath("go")
@@ -269,6 +270,29 @@ func TestCredentialHelperWithCrane(t *testing.T) {
 	}
 	if got, err := os.ReadFile(configFile); err != nil || string(got) != config {
 		t.Errorf("the docker config after the pull = %q, %v; want it unchanged: %q", got, err, config)
+	}
+
+	// The other clients the help names read the same docker config.
+	for _, c := range []struct {
+		name string
+		cmds [][]string // the last one prints the manifest digest
+	}{
+		{"oras", [][]string{{"manifest", "fetch", "--plain-http", "--descriptor", ref}}},
+		{"regctl", [][]string{{"registry", "set", host, "--tls", "disabled"}, {"image", "digest", ref}}},
+		// containers/image reads credHelpers from its auth file.
+		{"skopeo", [][]string{{"inspect", "--tls-verify=false", "--authfile", configFile, "--format", "{{.Digest}}", "docker://" + ref}}},
+	} {
+		prog := tool(t, c.name)
+		var stdout, stderr string
+		var err error
+		for _, args := range c.cmds {
+			if stdout, stderr, err = run(env, "", prog, args...); err != nil {
+				break
+			}
+		}
+		if err != nil || !strings.Contains(stdout, digest) {
+			t.Errorf("%s with the credential helper: %v, want digest %s\nstdout:\n%s\nstderr:\n%s", c.name, err, digest, stdout, stderr)
+		}
 	}
 
 	// Without the helper, the same pull is refused: the helper, and only

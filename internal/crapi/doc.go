@@ -29,6 +29,11 @@
 //     (CreateInstanceEndpointAclPolicy, …). ListInstanceDomain lists every
 //     domain, SYSTEM and USER, with the endpoint each reaches.
 //
+// Listing network access. The vendor's SDK has no List action for the
+// allow-list or the VPC bindings, and neither has rolepull: the allow-list
+// is GetInstanceEndpoint's AclEntries (EndpointType internet), the bound
+// VPCs GetInstanceVpcEndpoint's LinkedVpcs, as the SDK reads them.
+//
 // Region. The API is regional, but a client with an explicit endpoint
 // (the darabonba SDKs) names no region at all. So an instance's region is
 // enforced only when the request names one — the RegionId parameter (the

@@ -4,9 +4,11 @@ import (
 	"bytes"
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
 	"strings"
 	"sync"
 	"testing"
@@ -64,9 +66,9 @@ const (
 	ociIndex    = "application/vnd.oci.image.index.v1+json"
 )
 
-// reliability.md §3.5 items 47, 50 and 51 (44–46 and 48 are the OCI
-// conformance suite's, run in test/compat; 49 is TestManifestPutRefusals;
-// 52 TestCrossRepositoryMountNeedsPullOnSource).
+// reliability.md §3.5 items 47, 50 and 51 (44–46 and 48 are
+// TestUploadEdges; 49 is TestManifestPutRefusals; 52
+// TestCrossRepositoryMountNeedsPullOnSource).
 func TestRegistryProtocolEdges(t *testing.T) {
 	e := newEnv(t)
 	inst := e.openInstance(t, "proto")
@@ -179,3 +181,136 @@ func TestRegistryProtocolEdges(t *testing.T) {
 		}
 	})
 }
+
+// reliability.md §3.5 items 44–46 and 48 at rolepull's own front door
+// (the conformance suite covers their happy paths): a blob PUT whose body
+// is not its digest, an upload cut short, chunks out of order or
+// overlapping or with a malformed Content-Range, a manifest naming a blob
+// the repository has not got. Nothing is stored by any of them.
+func TestUploadEdges(t *testing.T) {
+	e := newEnv(t)
+	inst := e.openInstance(t, "uploads")
+	p := newProtocolClient(t, e, inst)
+	digest := func(b []byte) string { s := sha256.Sum256(b); return "sha256:" + hex.EncodeToString(s[:]) }
+	start := func(t *testing.T) string {
+		t.Helper()
+		resp, body := p.do(t, http.MethodPost, "/v2/ns/app/blobs/uploads/", "", nil)
+		if resp.StatusCode != http.StatusAccepted {
+			t.Fatalf("start an upload: %d %s", resp.StatusCode, body)
+		}
+		u, err := url.Parse(resp.Header.Get("Location"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return u.RequestURI()
+	}
+	absent := func(t *testing.T, d string) {
+		t.Helper()
+		if resp, _ := p.do(t, http.MethodHead, "/v2/ns/app/blobs/"+d, "", nil); resp.StatusCode != http.StatusNotFound {
+			t.Errorf("blob %s: HEAD %d, want 404 (nothing stored)", d, resp.StatusCode)
+		}
+	}
+	withQuery := func(loc, kv string) string {
+		if strings.Contains(loc, "?") {
+			return loc + "&" + kv
+		}
+		return loc + "?" + kv
+	}
+	patch := func(t *testing.T, loc, contentRange string, body []byte) *http.Response {
+		t.Helper()
+		req, _ := http.NewRequestWithContext(t.Context(), http.MethodPatch, "http://"+p.host+loc, bytes.NewReader(body))
+		req.Header.Set("Content-Type", "application/octet-stream")
+		if contentRange != "" {
+			req.Header.Set("Content-Range", contentRange)
+		}
+		resp, err := p.c.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		return resp
+	}
+
+	t.Run("44 body does not match the digest", func(t *testing.T) {
+		claimed := digest([]byte("what was promised"))
+		body := []byte("what was sent")
+		resp, b := p.do(t, http.MethodPut, withQuery(start(t), "digest="+claimed), "application/octet-stream", body)
+		if resp.StatusCode != http.StatusBadRequest || !strings.Contains(string(b), "DIGEST_INVALID") {
+			t.Errorf("PUT: %d %s, want 400 DIGEST_INVALID", resp.StatusCode, b)
+		}
+		absent(t, claimed)
+		absent(t, digest(body))
+	})
+
+	t.Run("45 an upload cut short", func(t *testing.T) {
+		blob := bytes.Repeat([]byte("x"), 10<<20)
+		loc := start(t)
+		// The client declares 10 MiB and dies after 5.
+		req, _ := http.NewRequestWithContext(t.Context(), http.MethodPatch, "http://"+p.host+loc,
+			io.MultiReader(bytes.NewReader(blob[:5<<20]), errReader{}))
+		req.ContentLength = int64(len(blob))
+		req.Header.Set("Content-Type", "application/octet-stream")
+		if resp, err := p.c.Do(req); err == nil {
+			resp.Body.Close()
+			t.Fatalf("a PATCH whose body failed half way was answered %d", resp.StatusCode)
+		}
+		absent(t, digest(blob))
+		// Finishing it as if whole is refused: what arrived is not the blob.
+		resp, b := p.do(t, http.MethodPut, withQuery(loc, "digest="+digest(blob)), "application/octet-stream", nil)
+		if resp.StatusCode < 400 || resp.StatusCode >= 500 {
+			t.Errorf("completing the cut upload: %d %s, want a 4xx", resp.StatusCode, b)
+		}
+		absent(t, digest(blob))
+	})
+
+	t.Run("46 chunks out of order, overlapping, malformed", func(t *testing.T) {
+		data := bytes.Repeat([]byte("0123456789"), 20) // 200 bytes
+		loc := start(t)
+		if resp := patch(t, loc, "100-199", data[100:]); resp.StatusCode != http.StatusRequestedRangeNotSatisfiable {
+			t.Errorf("a first chunk at 100: %d, want 416", resp.StatusCode)
+		}
+		resp := patch(t, loc, "0-99", data[:100])
+		if resp.StatusCode != http.StatusAccepted {
+			t.Fatalf("the first chunk: %d", resp.StatusCode)
+		}
+		u, _ := url.Parse(resp.Header.Get("Location"))
+		loc = u.RequestURI()
+		if resp := patch(t, loc, "50-149", data[50:150]); resp.StatusCode != http.StatusRequestedRangeNotSatisfiable {
+			t.Errorf("an overlapping chunk: %d, want 416", resp.StatusCode)
+		}
+		for _, cr := range []string{"bytes=100-199", "100-", "-199", "199-100", "100 - 199", "+100-199", "100-199, 200-299", "99999999999999999999-1"} {
+			if resp := patch(t, loc, cr, data[100:]); resp.StatusCode != http.StatusRequestedRangeNotSatisfiable {
+				t.Errorf("Content-Range %q: %d, want 416", cr, resp.StatusCode)
+			}
+		}
+		// The upload is intact after all that: its next chunk is taken.
+		if resp := patch(t, loc, "100-199", data[100:]); resp.StatusCode != http.StatusAccepted {
+			t.Errorf("the right second chunk after the refused ones: %d, want 202", resp.StatusCode)
+		}
+		absent(t, digest(data))
+	})
+
+	t.Run("48 a manifest naming a blob the repository has not got", func(t *testing.T) {
+		cfg := []byte(`{"architecture":"amd64","os":"linux","rootfs":{"type":"layers","diff_ids":[]}}`)
+		resp, b := p.do(t, http.MethodPut, withQuery(start(t), "digest="+digest(cfg)), "application/octet-stream", cfg)
+		if resp.StatusCode != http.StatusCreated {
+			t.Fatalf("config upload: %d %s", resp.StatusCode, b)
+		}
+		missing := digest([]byte("a layer nobody uploaded"))
+		m := fmt.Sprintf(`{"schemaVersion":2,"mediaType":%q,"config":{"mediaType":"application/vnd.oci.image.config.v1+json","digest":%q,"size":%d},"layers":[{"mediaType":"application/vnd.oci.image.layer.v1.tar+gzip","digest":%q,"size":23}]}`,
+			ociManifest, digest(cfg), len(cfg), missing)
+		resp, b = p.do(t, http.MethodPut, "/v2/ns/app/manifests/dangling", ociManifest, []byte(m))
+		if resp.StatusCode != http.StatusBadRequest || !strings.Contains(string(b), "MANIFEST_BLOB_UNKNOWN") {
+			t.Errorf("PUT: %d %s, want 400 MANIFEST_BLOB_UNKNOWN", resp.StatusCode, b)
+		}
+		if resp, _ := p.do(t, http.MethodHead, "/v2/ns/app/manifests/dangling", "", nil); resp.StatusCode != http.StatusNotFound {
+			t.Errorf("the tag exists after a refused PUT: HEAD %d", resp.StatusCode)
+		}
+	})
+}
+
+// errReader fails: a client dying in the middle of a body.
+type errReader struct{}
+
+func (errReader) Read([]byte) (int, error) { return 0, errors.New("the client died") }

@@ -42,7 +42,14 @@ func (s *Server) serveToken(w http.ResponseWriter, r *http.Request, t acr.Target
 	user, pass, hasAuth := r.BasicAuth()
 	switch r.Method {
 	case http.MethodGet:
-		scopes = r.URL.Query()["scope"]
+		q, err := url.ParseQuery(r.URL.RawQuery)
+		if err != nil {
+			// Query() would drop it all silently (a malformed pair, or
+			// more parameters than net/url takes) and grant nothing.
+			tokenError(w, http.StatusBadRequest, "invalid_request", fmt.Sprintf("the query is malformed: %v", err))
+			return
+		}
+		scopes = q["scope"]
 	case http.MethodPost:
 		body, err := io.ReadAll(io.LimitReader(r.Body, 64<<10+1))
 		if err != nil || len(body) > 64<<10 {

@@ -122,7 +122,7 @@ func (s *Server) serveV2(w http.ResponseWriter, r *http.Request, t acr.Target, s
 	if route == v2.RouteNameManifest && r.Method == http.MethodPut && !checkManifestPut(w, r) {
 		return
 	}
-	if !checkPaging(w, route, r.URL) {
+	if !checkPaging(w, route, r.URL) || !checkUploadRange(w, route, r) {
 		return
 	}
 	switch {

@@ -260,3 +260,25 @@ func TestPropertySessionNeverWiderThanRole(t *testing.T) {
 		t.Errorf("no session policy narrowed anything in %d cases: the generator is too weak", cases)
 	}
 }
+
+// A clock-skew sweep (reliability.md §4): a 900-second session issued at
+// T, verified at T-10 min … T+25 min in 1-second steps, is accepted exactly
+// while the clock is before its expiry. A clock behind the issuer's (a
+// replica, or a step back) does not refuse it; no clock extends it.
+func TestClockSkewSweep(t *testing.T) {
+	f := newFixture(t)
+	r := f.role(t, "skew", eciTrust, 3600)
+	issued := f.clock.Now()
+	creds, _, err := f.sts.AssumeRole(t.Context(), eci, sts.AssumeRoleInput{RoleArn: r.ARN(), RoleSessionName: "eci-skew", DurationSeconds: 900})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for off := -600; off <= 25*60; off++ {
+		now := issued.Add(time.Duration(off) * time.Second)
+		f.clock.Set(now)
+		_, _, err := f.sts.Verify(creds.AccessKeyID, creds.SecurityToken)
+		if want := now.Before(creds.Expiration); (err == nil) != want {
+			t.Fatalf("offset %+ds: accepted=%v (%v), want %v", off, err == nil, err, want)
+		}
+	}
+}

@@ -138,7 +138,8 @@ func runConformance(t *testing.T, s *sandbox, bin string, settings ...string) (c
 // TestConformance runs the OCI distribution-spec conformance program
 // against rolepull's registry by instance domain (through the proxy, with
 // a temporary password of a role RAM allows everything on the instance),
-// and against the CNCF registry v3.1.2 standalone, with the same switches.
+// and against the CNCF registry v3.1.2 standalone with token auth, with
+// the same switches.
 // rolepull must pass everything it runs.
 func TestConformance(t *testing.T) {
 	bin := tool(t, "conformance")
@@ -169,11 +170,12 @@ func TestConformance(t *testing.T) {
 	})
 	t.Run("distribution", func(t *testing.T) {
 		t.Parallel()
-		addr := startPeer(t, peerBin)
+		addr := startPeer(t, peerBin, startTokenServer(t))
 		s := newSandbox(t) // no proxy: the peer is on loopback
-		res, _ := runConformance(t, s, bin, "OCI_REGISTRY="+addr)
+		// The same settings: token auth, credentials presented.
+		res, _ := runConformance(t, s, bin, "OCI_REGISTRY="+addr, "OCI_USERNAME=conformance", "OCI_PASSWORD=conformance")
 		peer = res
-		t.Logf("distribution v3.1.2 at %s (no auth): %s", addr, res)
+		t.Logf("distribution v3.1.2 at %s (token auth): %s", addr, res)
 		for _, c := range res.failed {
 			t.Logf("peer conformance %s: %s\n%s", c.Status, c.Name, c.SystemOut)
 		}
@@ -203,10 +205,56 @@ func truncate(s string, n int) string {
 	return s[:n] + fmt.Sprintf("\n… (%d more bytes)", len(s)-n)
 }
 
+// peerTokens is the token endpoint of the peer registry.
+type peerTokens struct {
+	addr  string // host:port of /token
+	jwks  string // the public key set the registry verifies with
+	issue string // the tokens' iss
+}
+
+// startTokenServer builds and runs bench/cmd/tokensrv, the Docker token
+// endpoint the registry benchmark gives the peer: Ed25519 JWTs granting
+// every scope asked, verified by the registry on every request.
+func startTokenServer(t *testing.T) peerTokens {
+	t.Helper()
+	dir := t.TempDir()
+	bin := filepath.Join(dir, "tokensrv")
+	if out, err := exec.Command("go", "build", "-o", bin, "../../bench/cmd/tokensrv").CombinedOutput(); err != nil {
+		t.Fatalf("go build tokensrv: %v\n%s", err, out)
+	}
+	pt := peerTokens{jwks: filepath.Join(dir, "jwks.json"), issue: "conformance-tokensrv"}
+	ready := filepath.Join(dir, "tokensrv.env")
+	cmd := exec.CommandContext(t.Context(), bin, "-jwks", pt.jwks, "-issuer", pt.issue, "-out", ready)
+	var logs strings.Builder
+	cmd.Stdout, cmd.Stderr = &logs, &logs
+	cmd.WaitDelay = 5 * time.Second
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	exited := make(chan struct{})
+	go func() { cmd.Wait(); close(exited) }()
+	t.Cleanup(func() { <-exited })
+	deadline := time.Now().Add(15 * time.Second)
+	for {
+		if b, err := os.ReadFile(ready); err == nil {
+			pt.addr = strings.TrimSpace(strings.TrimPrefix(string(b), "TOKEN_ADDR="))
+			return pt
+		}
+		select {
+		case <-exited:
+			t.Fatalf("tokensrv exited before it was ready:\n%s", logs.String())
+		case <-time.After(20 * time.Millisecond):
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("tokensrv was not ready within 15 s:\n%s", logs.String())
+		}
+	}
+}
+
 // startPeer runs the CNCF registry standalone on loopback with filesystem
-// storage in a temporary directory, deletes enabled and no auth, and
-// returns its host:port once it answers.
-func startPeer(t *testing.T, bin string) string {
+// storage in a temporary directory, deletes enabled and token auth by tk,
+// and returns its host:port once it answers.
+func startPeer(t *testing.T, bin string, tk peerTokens) string {
 	t.Helper()
 	dir := t.TempDir()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
@@ -225,7 +273,13 @@ storage:
     enabled: true
 http:
   addr: %s
-`, filepath.Join(dir, "data"), addr)
+auth:
+  token:
+    realm: http://%s/token
+    service: conformance-peer
+    issuer: %s
+    jwks: %s
+`, filepath.Join(dir, "data"), addr, tk.addr, tk.issue, tk.jwks)
 	cfgPath := filepath.Join(dir, "config.yml")
 	if err := os.WriteFile(cfgPath, []byte(cfg), 0o600); err != nil {
 		t.Fatal(err)
@@ -248,8 +302,8 @@ http:
 		resp, err := http.Get("http://" + addr + "/v2/")
 		if err == nil {
 			resp.Body.Close()
-			if resp.StatusCode == http.StatusOK {
-				return addr
+			if resp.StatusCode == http.StatusUnauthorized {
+				return addr // up, and asking for a token
 			}
 		}
 		select {
@@ -290,7 +344,9 @@ Written by `+"`ROLEPULL_WRITE_CONFORMANCE=1 go test ./test/compat -run TestConfo
   mode, plain HTTP, with a temporary password of a role holding
   AliyunContainerRegistryFullAccess (every request passes the token endpoint and RAM)
 - distribution: %s, `+"`registry serve`"+`, filesystem storage, deletes enabled,
-  **no auth** (anonymous), by 127.0.0.1
+  by 127.0.0.1, **token auth** like rolepull: `+"`auth: token`"+` with the Ed25519 JWKS of
+  `+"`bench/cmd/tokensrv`"+` (the registry benchmark's token endpoint, which grants every
+  scope asked), the suite presenting credentials (OCI_USERNAME/OCI_PASSWORD)
 
 | registry | tests | pass | fail | error | skip | disabled |
 |---|---:|---:|---:|---:|---:|---:|
