@@ -199,7 +199,7 @@ func (s *Server) authenticateROA(r *http.Request, reqID string) (*Call, error) {
 		return refused(credentialError(err))
 	}
 	if subtle.ConstantTimeCompare([]byte(signROA(secret, sts)), []byte(sig)) != 1 {
-		return refused(Errorf(http.StatusBadRequest, "SignatureDoesNotMatch", "Specified signature is not matched with our calculation. server string to sign is:%s", sts))
+		return refused(Errorf(http.StatusBadRequest, "SignatureDoesNotMatch", "Specified signature is not matched with our calculation. server string to sign is:%s", shownToSign(sts, acs["x-acs-security-token"])))
 	}
 	// As for RPC, the nonce is recorded only once the signature verifies.
 	if nonce != "" && !s.nonces.add(akid, nonce, now, when) {

@@ -350,7 +350,7 @@ func (s *Server) authenticate(r *http.Request, reqID string) (*Call, error) {
 		sha256Method := all.Get("SignatureMethod") == "HMAC-SHA256"
 		verify = func(secret string) error {
 			if subtle.ConstantTimeCompare([]byte(signV1(secret, sts, sha256Method)), []byte(given)) != 1 {
-				return Errorf(http.StatusBadRequest, "SignatureDoesNotMatch", "Specified signature is not matched with our calculation. server string to sign is:%s", sts)
+				return Errorf(http.StatusBadRequest, "SignatureDoesNotMatch", "Specified signature is not matched with our calculation. server string to sign is:%s", shownToSign(sts, all.Get("SecurityToken")))
 			}
 			return nil
 		}
@@ -508,7 +508,7 @@ func (s *Server) parseACS3(r *http.Request, auth string, query url.Values, body 
 	canonical := canonicalRequestACS3(r.Method, "/", query, headers, signed, payloadHash)
 	v.verify = func(secret string) error {
 		if subtle.ConstantTimeCompare([]byte(signACS3(secret, canonical)), []byte(sig)) != 1 {
-			return Errorf(http.StatusBadRequest, "SignatureDoesNotMatch", "Specified signature is not matched with our calculation. server canonical request is:%s", canonical)
+			return Errorf(http.StatusBadRequest, "SignatureDoesNotMatch", "Specified signature is not matched with our calculation. server canonical request is:%s", shownToSign(canonical, v.token))
 		}
 		return nil
 	}

@@ -87,3 +87,16 @@ func signACS3(secret, canonical string) string {
 	m.Write([]byte("ACS3-HMAC-SHA256\n" + hex.EncodeToString(h[:])))
 	return hex.EncodeToString(m.Sum(nil))
 }
+
+// shownToSign is a string to sign (or canonical request) as a
+// SignatureDoesNotMatch message shows it: the SecurityToken in it, however
+// encoded, becomes <SecurityToken>, so no refusal echoes a credential into
+// the client's logs. The rest is left for the caller to compare with what
+// it signed.
+func shownToSign(s, token string) string {
+	if token == "" {
+		return s
+	}
+	once := percentEncode(token)
+	return strings.NewReplacer(percentEncode(once), "<SecurityToken>", once, "<SecurityToken>", token, "<SecurityToken>").Replace(s)
+}

@@ -2,6 +2,7 @@ package openapi
 
 import (
 	"net/url"
+	"strings"
 	"testing"
 )
 
@@ -30,5 +31,27 @@ func BenchmarkSignatureV1(b *testing.B) {
 	}
 	for b.Loop() {
 		signV1("secretsecretsecretsecretsecret", stringToSignV1("POST", v), false)
+	}
+}
+
+// A SignatureDoesNotMatch message never echoes the SecurityToken, however
+// the string to sign encodes it.
+func TestShownToSignHidesTheToken(t *testing.T) {
+	token := "RP1.a+b/c=d e&f"
+	v := url.Values{"AccessKeyId": {"STS.x"}, "SecurityToken": {token}, "Action": {"A"}}
+	for _, s := range []string{
+		stringToSignV1("POST", v),                 // RPC: encoded twice
+		"GET\n/\n\nx-acs-security-token:" + token, // ROA and ACS3: as sent
+		"q=" + percentEncode(token),               // once
+	} {
+		got := shownToSign(s, token)
+		for _, form := range []string{token, percentEncode(token), percentEncode(percentEncode(token))} {
+			if strings.Contains(got, form) {
+				t.Errorf("shownToSign(%q) = %q: still holds the token as %q", s, got, form)
+			}
+		}
+		if !strings.Contains(got, "<SecurityToken>") {
+			t.Errorf("shownToSign(%q) = %q: says nothing of where the token was", s, got)
+		}
 	}
 }

@@ -136,9 +136,34 @@ func TestNoSecretAtRest(t *testing.T) {
 	w.expectFailure(bad, 0, pull.Permission)
 	cache := w.settleCache(w.cache("canary-cache", []string{host + "/ns/app:1"}, nil).ID)
 
-	// Scan.
+	// Refusals of requests that carry the secrets: their messages go back
+	// to clients, and into their logs.
 	var places []string
 	var texts []string
+	refusal := func(what string, err error) {
+		if err == nil {
+			t.Fatalf("%s was not refused", what)
+		}
+		places, texts = append(places, what), append(texts, err.Error())
+	}
+	wrongSecret := &openapi.Client{Endpoint: w.n.OpenAPIURL(), AccessKeyID: assumed.Credentials.AccessKeyId,
+		AccessKeySecret: "not-the-secret", SecurityToken: assumed.Credentials.SecurityToken}
+	refusal("a SignatureDoesNotMatch carrying a SecurityToken", wrongSecret.Do(ctx, "2015-04-01", "GetCallerIdentity", nil, nil))
+	refusal("an AssumeRole refused for its parameters", session.Do(ctx, "2015-04-01", "AssumeRole", map[string]string{"RoleArn": role, "RoleSessionName": "x"}, nil))
+	refusal("a GetAuthorizationToken of an unknown instance", session.Do(ctx, "2018-12-01", "GetAuthorizationToken", map[string]string{"InstanceId": "cri-0000000000000000"}, nil))
+	for _, pw := range []string{tok.AuthorizationToken, tok.AuthorizationToken + "x"} {
+		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, "http://"+host+"/token?service="+ee.InstanceID+"&scope=repository:ns/app:push", nil)
+		req.SetBasicAuth("someone", pw)
+		resp, err := (&http.Client{Transport: w.hostTransport()}).Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		places, texts = append(places, "a token endpoint answer"), append(texts, string(b)+strings.Join(resp.Header.Values("WWW-Authenticate"), " "))
+	}
+
+	// Scan.
 	filepath.WalkDir(w.data, func(p string, d os.DirEntry, err error) error {
 		if err != nil || d.IsDir() {
 			return err

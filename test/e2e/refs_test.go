@@ -98,3 +98,24 @@ func TestImageReferences(t *testing.T) {
 		})
 	}
 }
+
+// TestDigestWinsOverTag is reliability.md §3.4 item 42 end to end: an
+// image named NS/REPO:TAG@DIGEST is pulled by its digest, and the tag —
+// here pointing at another image — is ignored, as the distribution
+// reference rules and kubelet do.
+func TestDigestWinsOverTag(t *testing.T) {
+	w := newWorld(t)
+	ee := w.instance(w.a, "cn-hangzhou", "digestwins", acr.SpecEnterpriseStandard, true)
+	host := ee.PublicHost(acr.DefaultBase)
+	pinned := w.push(ee, host, "ns/app:1.0", 2)
+	w.push(ee, host, "ns/app:2.0", 2)
+	d, err := pinned.Digest()
+	if err != nil {
+		t.Fatal(err)
+	}
+	role := w.role(w.a, "puller", eciTrust, "AliyunContainerRegistryReadOnlyAccess")
+	g := w.expectReady(w.pod("digest-wins", podSpec{images: []string{host + "/ns/app:2.0@" + d.String()}, chains: []pull.Chain{{Service: role}}}))
+	if got := g.ContainerStatuses[0].ImageDigest; got != d.String() {
+		t.Errorf("ImageDigest = %s, want the pinned %s (not what tag 2.0 names)", got, d)
+	}
+}
