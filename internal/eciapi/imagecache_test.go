@@ -751,6 +751,10 @@ func FuzzCreateImageCache(f *testing.F) {
 		"ImageRegistryCredential.1.Password=" + strings.Repeat("p", 2000),
 		"RegionId=cn-&ZoneId=%FF&VSwitchId=vsw-x&AutoCreateEip=maybe",
 		"ImageCacheName=" + strings.Repeat("n", 200),
+		// reliability.md §3.8 items 73–75.
+		"ImageCacheSize=0", "ImageCacheSize=32769", "ImageCacheSize=9223372036854775808", "ImageCacheSize=1e3", "ImageCacheSize=20.5",
+		"RetentionDays=0", "RetentionDays=-1", "RetentionDays=65537", "RetentionDays=",
+		"Image.1=", "Image.1=a&Image.2=a", "Image.1=a:1&Image.2=a@sha256:" + strings.Repeat("0", 64),
 	} {
 		f.Add(seed)
 	}

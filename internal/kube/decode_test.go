@@ -1,6 +1,7 @@
 package kube
 
 import (
+	"encoding/json"
 	"errors"
 	"strings"
 	"testing"
@@ -187,7 +188,56 @@ func FuzzDecode(f *testing.F) {
 	f.Fuzz(func(t *testing.T, b []byte) {
 		objs, err := Decode(b)
 		if err != nil {
+			// Every refusal is located and says something.
+			var ve *ValidationError
+			if errors.Is(err, ErrTooLarge) {
+				return
+			}
+			if !errors.As(err, &ve) || len(ve.Errs) == 0 {
+				t.Fatalf("Decode error %T %v: want a ValidationError", err, err)
+			}
+			for _, fe := range ve.Errs {
+				if fe.Msg == "" {
+					t.Fatalf("an error without a message: %+v", fe)
+				}
+			}
 			return
+		}
+		last := -1
+		for _, o := range objs {
+			// Exactly the typed object its Kind names, in document order.
+			set := 0
+			for _, p := range []bool{o.Pod != nil, o.Deployment != nil, o.Secret != nil, o.Namespace != nil, o.ImageCache != nil} {
+				if p {
+					set++
+				}
+			}
+			if set != 1 || o.Index <= last {
+				t.Fatalf("object %+v: %d typed values, index %d after %d", o, set, o.Index, last)
+			}
+			last = o.Index
+			// What was accepted reads back the same from its JSON form.
+			var typed any
+			switch {
+			case o.Pod != nil:
+				typed = o.Pod
+			case o.Deployment != nil:
+				typed = o.Deployment
+			case o.Secret != nil:
+				typed = o.Secret
+			case o.Namespace != nil:
+				typed = o.Namespace
+			default:
+				typed = o.ImageCache
+			}
+			j, err := json.Marshal(typed)
+			if err != nil {
+				t.Fatalf("marshal %s: %v", o.Kind, err)
+			}
+			again, err := Decode(j)
+			if err != nil || len(again) != 1 || again[0].Kind != o.Kind {
+				t.Fatalf("%s does not decode again from its JSON %s: %v", o.Kind, j, err)
+			}
 		}
 		for _, o := range objs {
 			e := &errs{ref: o.Ref()}

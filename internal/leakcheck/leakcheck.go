@@ -94,19 +94,6 @@ func EmptyDir(t testing.TB, dir string) {
 	}
 }
 
-// TempFiles returns the entries of os.TempDir() whose names start with
-// prefix, for a test to compare before and after.
-func TempFiles(prefix string) []string {
-	entries, _ := os.ReadDir(os.TempDir())
-	var names []string
-	for _, e := range entries {
-		if strings.HasPrefix(e.Name(), prefix) {
-			names = append(names, filepath.Join(os.TempDir(), e.Name()))
-		}
-	}
-	return names
-}
-
 func (b *Baseline) leakedGoroutines() []string {
 	var out []string
 	for _, g := range goroutines() {

@@ -3,6 +3,10 @@ package pull
 import (
 	"context"
 	"errors"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -198,6 +202,11 @@ func FuzzAnnotations(f *testing.F) {
 	f.Add("cn-beijing:cri-abc, cri-def", "acs:ram::1609982529000000:role/a", "acs:ram::1298452580000000:role/b")
 	f.Add("cri-a,,cri-b", "", "acs:ram::1:role/x")
 	f.Add(":", "acs:ram::*:role/*", ",")
+	// reliability.md §3.7 item 70's inputs as the manifests corpus holds
+	// them: every annotation triple of internal/kube/testdata.
+	for _, triple := range corpusAnnotations(f) {
+		f.Add(triple[0], triple[1], triple[2])
+	}
 	f.Fuzz(func(t *testing.T, ids, services, users string) {
 		if refs, err := ParseInstanceIDs(ids); err == nil {
 			for _, r := range refs {
@@ -214,4 +223,51 @@ func FuzzAnnotations(f *testing.F) {
 			}
 		}
 	})
+}
+
+var annotationLine = regexp.MustCompile(`k8s\.aliyun\.com/(acr-instance-ids|acr-service-arns|acr-user-arns):\s*(.*)$`)
+
+// corpusAnnotations reads the acr-instance-ids, acr-service-arns and
+// acr-user-arns values of every manifest in internal/kube/testdata, one
+// triple per file that has any.
+func corpusAnnotations(t testing.TB) [][3]string {
+	t.Helper()
+	files, err := filepath.Glob("../kube/testdata/*/*.yaml")
+	if err != nil || len(files) == 0 {
+		t.Fatalf("no manifests corpus in ../kube/testdata: %v", err)
+	}
+	var out [][3]string
+	for _, name := range files {
+		b, err := os.ReadFile(name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var triple [3]string
+		found := false
+		for _, line := range strings.Split(string(b), "\n") {
+			m := annotationLine.FindStringSubmatch(line)
+			if m == nil {
+				continue
+			}
+			v := strings.TrimSpace(m[2])
+			if u, err := strconv.Unquote(v); err == nil {
+				v = u
+			} else {
+				v = strings.Trim(v, "'")
+			}
+			found = true
+			switch m[1] {
+			case "acr-instance-ids":
+				triple[0] = v
+			case "acr-service-arns":
+				triple[1] = v
+			default:
+				triple[2] = v
+			}
+		}
+		if found {
+			out = append(out, triple)
+		}
+	}
+	return out
 }

@@ -914,6 +914,11 @@ func (p *Puller) classifyKind(pl Plan, err error) *Failure {
 	if errors.Is(err, content.ErrDigestMismatch) {
 		return fail(Registry, pl.Image, inst, "", err, "check the image in the registry: a blob's bytes do not hash to its digest", "the registry served corrupt content, %d times: %v", layerAttempts, err)
 	}
+	if errors.Is(err, syscall.ENOSPC) || errors.Is(err, syscall.EDQUOT) {
+		// The content store kept nothing of the blob; the pod retries.
+		return fail(Internal, pl.Image, inst, "", err, "free space on the disk of rolepull's data directory (content/); the pod retries with back-off",
+			"rolepull's disk is full: a blob of %s could not be stored: %v", pl.Image, err)
+	}
 	if errors.Is(err, content.ErrTooLarge) {
 		return fail(Registry, pl.Image, inst, "", err, "use a smaller image, or raise the node's blob limit", "%s has a blob over the node's limit: %v", pl.Image, err)
 	}
@@ -935,9 +940,19 @@ func platformString(p v1.Platform) string {
 }
 
 func isNetworkError(err error) bool {
+	var op *net.OpError
+	if errors.As(err, &op) || errors.Is(err, syscall.ECONNRESET) || errors.Is(err, syscall.ECONNREFUSED) || errors.Is(err, syscall.EPIPE) ||
+		errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, io.EOF) {
+		return true
+	}
+	// A bare syscall.Errno is a net.Error too, but ENOSPC from the disk
+	// or EROFS are the node's, not the network's.
 	var ne net.Error
-	return errors.Is(err, syscall.ECONNRESET) || errors.Is(err, syscall.ECONNREFUSED) || errors.Is(err, io.ErrUnexpectedEOF) ||
-		errors.Is(err, io.EOF) || errors.As(err, &ne)
+	if errors.As(err, &ne) {
+		_, errno := ne.(syscall.Errno)
+		return !errno
+	}
+	return false
 }
 
 // Check proves that a plan's identity may pull its image without fetching

@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"bytes"
+	"math/rand/v2"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -10,6 +11,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/rolepull/rolepull/internal/acr"
 	"github.com/rolepull/rolepull/internal/leakcheck"
@@ -22,8 +24,20 @@ import (
 type faultyRegistry struct {
 	next   http.Handler
 	faults []string // consumed in order, one per blob GET
+	// rng picks where a body is cut or a byte flipped (nil: the middle).
+	rng    *rand.Rand
 	mu     sync.Mutex
 	served atomic.Int64
+}
+
+// at is where in a body of n bytes a fault lands.
+func (f *faultyRegistry) at(n int) int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.rng == nil || n == 0 {
+		return n / 2
+	}
+	return f.rng.IntN(n)
 }
 
 func (f *faultyRegistry) ServeHTTP(w http.ResponseWriter, r *http.Request) {
@@ -46,7 +60,7 @@ func (f *faultyRegistry) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	switch fault {
 	case "truncate":
 		w.WriteHeader(rec.Code)
-		w.Write(body[:len(body)/2])
+		w.Write(body[:f.at(len(body))])
 		hijackClose(w, false)
 		return
 	case "reset":
@@ -57,7 +71,7 @@ func (f *faultyRegistry) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	case "corrupt":
 		b := bytes.Clone(body)
-		b[len(b)/2] ^= 0xff
+		b[f.at(len(b))] ^= 0xff
 		body = b
 	}
 	f.served.Add(1)
@@ -79,8 +93,9 @@ func hijackClose(w http.ResponseWriter, reset bool) {
 	conn.Close()
 }
 
-// A pull survives a registry that cuts, refuses, corrupts and resets
-// layers: it fetches them again, and what it stores re-hashes correctly.
+// A pull survives a registry that cuts (at a random offset), refuses,
+// corrupts (a random byte) and resets layers: it fetches them again, and
+// what it stores re-hashes correctly.
 func TestPullSurvivesRegistryFaults(t *testing.T) {
 	leakcheck.Start(t)
 	w := newWorld(t)
@@ -88,7 +103,10 @@ func TestPullSurvivesRegistryFaults(t *testing.T) {
 	host := ee.PublicHost(acr.DefaultBase)
 	img := w.push(ee, host, "eci_test/app:1", 4)
 
-	faulty := &faultyRegistry{next: w.n.Registry, faults: []string{"truncate", "", "503", "", "corrupt", "", "reset", "", "truncate"}}
+	seed := uint64(time.Now().UnixNano())
+	t.Logf("fault offsets from seed %d", seed)
+	faulty := &faultyRegistry{next: w.n.Registry, rng: rand.New(rand.NewPCG(seed, 0)),
+		faults: []string{"truncate", "", "503", "", "corrupt", "", "reset", "", "truncate"}}
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
