@@ -83,9 +83,14 @@ func caches(t *testing.T, bin, profile string) map[string]eciv1.ImageCache {
 	return m
 }
 
+// TestKillDuringCacheCreation kills rolepull with SIGKILL at a random
+// moment of an image cache's build (ROLEPULL_CRASH_POINTS times; 4 by
+// default), restarts it, waits for the cache to resume to Ready or fail,
+// and checks the store offline. Rounds whose cache was still building
+// after the restart prove the kill landed mid-build; there must be some.
 func TestKillDuringCacheCreation(t *testing.T) {
 	leakcheck.Start(t)
-	points := 4
+	points := crashPoints(t, 4)
 	if testing.Short() {
 		points = 2
 	}
@@ -97,11 +102,12 @@ func TestKillDuringCacheCreation(t *testing.T) {
 	s := up(t, bin, data)
 	defer func() { s.kill() }()
 
-	// An open instance with an image of 8 × 4 MiB layers.
+	// An open instance with an image of 8 × 2 MiB layers per round.
 	id := strings.Fields(run(t, bin, s.profile, "cr", "instance", "create", "crash", "--type", "Standard"))[0]
 	run(t, bin, s.profile, "cr", "internet", "enable", id)
 	run(t, bin, s.profile, "cr", "acl", "add", id, "127.0.0.0/16")
 	rng := rand.New(rand.NewPCG(7, uint64(time.Now().UnixNano())))
+	midBuild := 0 // rounds whose cache was not done when the kill landed
 	for i := 0; i < points; i++ {
 		name := fmt.Sprintf("cache-%d", i)
 		// A new image each round, so the kill lands while its blobs are
@@ -111,12 +117,15 @@ func TestKillDuringCacheCreation(t *testing.T) {
 		manifest := filepath.Join(t.TempDir(), "ic.yaml")
 		os.WriteFile(manifest, []byte("apiVersion: eci.alibabacloud.com/v1\nkind: ImageCache\nmetadata:\n  name: "+name+"\nspec:\n  images:\n  - "+image+"\n"), 0o600)
 		run(t, bin, s.profile, "apply", "-f", manifest)
-		time.Sleep(time.Duration(rng.IntN(150)) * time.Millisecond)
+		time.Sleep(time.Duration(rng.IntN(100)) * time.Millisecond)
 		s.kill()
 		s = up(t, bin, data)
 		deadline := time.Now().Add(60 * time.Second)
-		for {
+		for first := true; ; first = false {
 			ic := caches(t, bin, s.profile)[name]
+			if first && ic.Status.Phase != "Ready" && ic.Status.Phase != "Failed" {
+				midBuild++
+			}
 			if ic.Status.Phase == "Ready" || ic.Status.Phase == "Failed" {
 				t.Logf("round %d: after the kill the cache resumed to %s", i, ic.Status.Phase)
 				break
@@ -132,6 +141,10 @@ func TestKillDuringCacheCreation(t *testing.T) {
 		verify(t, data)
 		s = up(t, bin, data)
 		run(t, bin, s.profile, "delete", "imagecache", name)
+	}
+	t.Logf("%d kill points; the cache was still building after %d of them", points, midBuild)
+	if midBuild == 0 {
+		t.Errorf("no kill of %d landed while a cache was building: the test proved nothing (make the image larger)", points)
 	}
 }
 
@@ -177,11 +190,11 @@ func verify(t *testing.T, data string) {
 	}
 }
 
-// pushRandom pushes an image of 8 incompressible 4 MiB layers.
+// pushRandom pushes an image of 8 incompressible 2 MiB layers.
 func pushRandom(t *testing.T, bin, profile, image string) {
 	t.Helper()
 	dir := filepath.Join(t.TempDir(), "layout")
-	writeRandomLayout(t, dir, 4<<20, 8)
+	writeRandomLayout(t, dir, 2<<20, 8)
 	run(t, bin, profile, "cr", "push", dir, image)
 }
 
