@@ -94,7 +94,9 @@ func TestKillDuringPush(t *testing.T) {
 		checkTags(t, bin, s, id, checked)
 	}
 	t.Logf("%d kill points; %d pushes cut short, %d tags whole; %d blob files re-hashed", points, midPush, len(checked), len(hashed))
-	if midPush == 0 {
+	// With CI's 100 points, none landing mid-push would be chance of
+	// about 0.7^100; with the default 10 it may happen, and is only logged.
+	if midPush == 0 && points >= 50 {
 		t.Errorf("no kill of %d landed during a push: the test proved nothing", points)
 	}
 	// A final pass checks everything again, not only what each round added.
