@@ -101,7 +101,14 @@ type Config struct {
 	// the real network (behind the egress guard still); tests use it to
 	// keep a fuzzed registry's redirects on loopback.
 	DialHost func(ctx context.Context, network, addr string) (net.Conn, error)
+	// HeaderTimeout bounds how long a client may take to send a request's
+	// headers on either listener, however slowly it trickles them (default
+	// DefaultHeaderTimeout).
+	HeaderTimeout time.Duration
 }
+
+// DefaultHeaderTimeout is Config.HeaderTimeout's default.
+const DefaultHeaderTimeout = 10 * time.Second
 
 // Defaults.
 const (
@@ -237,7 +244,7 @@ func New(ctx context.Context, cfg Config) (n *Node, err error) {
 	if n.openapiLn, err = net.Listen("tcp", cfg.OpenAPIAddr); err != nil {
 		return nil, fmt.Errorf("node: OpenAPI listener: %w", err)
 	}
-	n.openapiHTTP = newHTTPServer(n.OpenAPI, n.log)
+	n.openapiHTTP = newHTTPServer(n.OpenAPI, n.log, cfg.HeaderTimeout)
 	n.Profile.Endpoint = "http://" + n.openapiLn.Addr().String()
 	if n.CA != nil {
 		n.openapiLn = tls.NewListener(n.openapiLn, n.CA.ServerConfig(openapiNames(cfg.TLSNames)))
@@ -263,7 +270,7 @@ func New(ctx context.Context, cfg Config) (n *Node, err error) {
 	eciapi.Register(n.OpenAPI, n.ECI)
 	n.Kube = kube.New(n.Store, n.ECI, n.Keys, clk, n.log)
 	kubeapi.Register(n.OpenAPI, n.Kube)
-	n.registryHTTP = newHTTPServer(n.Registry, n.log)
+	n.registryHTTP = newHTTPServer(n.Registry, n.log, cfg.HeaderTimeout)
 	n.registryHTTP.ReadTimeout = 0 // layer uploads may take long; headers stay bounded
 	n.registryHTTP.MaxHeaderBytes = 64 << 10
 	n.Profile.RegistryEndpoint = "http://" + n.registryLn.Addr().String()
@@ -286,10 +293,13 @@ func openapiNames(extra []string) func(string) bool {
 	return func(name string) bool { return names[name] }
 }
 
-func newHTTPServer(h http.Handler, log *slog.Logger) *http.Server {
+func newHTTPServer(h http.Handler, log *slog.Logger, headerTimeout time.Duration) *http.Server {
+	if headerTimeout <= 0 {
+		headerTimeout = DefaultHeaderTimeout
+	}
 	return &http.Server{
 		Handler:           h,
-		ReadHeaderTimeout: 10 * time.Second,
+		ReadHeaderTimeout: headerTimeout,
 		ReadTimeout:       time.Minute,
 		IdleTimeout:       2 * time.Minute,
 		MaxHeaderBytes:    openapi.MaxHeaderBytes + openapi.MaxQueryBytes,
