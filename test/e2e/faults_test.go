@@ -25,10 +25,18 @@ type faultyRegistry struct {
 	next   http.Handler
 	faults []string // consumed in order, one per blob GET
 	// rng picks where a body is cut or a byte flipped (nil: the middle).
-	rng    *rand.Rand
+	rng *rand.Rand
+	// rate, once faults is used up, is the chance (with rng) that a blob
+	// GET meets a random one of them.
+	rate   float64
 	mu     sync.Mutex
 	served atomic.Int64
+	hit    atomic.Int64   // faults injected
+	whole  map[string]int // blob path → GETs served whole
 }
+
+// randomFaults are what rate draws from.
+var randomFaults = []string{"truncate", "reset", "503", "corrupt"}
 
 // at is where in a body of n bytes a fault lands.
 func (f *faultyRegistry) at(n int) int {
@@ -47,10 +55,16 @@ func (f *faultyRegistry) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	f.mu.Lock()
 	fault := ""
-	if len(f.faults) > 0 {
+	switch {
+	case len(f.faults) > 0:
 		fault, f.faults = f.faults[0], f.faults[1:]
+	case f.rate > 0 && f.rng.Float64() < f.rate:
+		fault = randomFaults[f.rng.IntN(len(randomFaults))]
 	}
 	f.mu.Unlock()
+	if fault != "" {
+		f.hit.Add(1)
+	}
 	rec := httptest.NewRecorder()
 	f.next.ServeHTTP(rec, r)
 	body := rec.Body.Bytes()
@@ -75,6 +89,14 @@ func (f *faultyRegistry) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		body = b
 	}
 	f.served.Add(1)
+	if fault == "" && rec.Code == http.StatusOK {
+		f.mu.Lock()
+		if f.whole == nil {
+			f.whole = map[string]int{}
+		}
+		f.whole[r.URL.Path]++
+		f.mu.Unlock()
+	}
 	w.WriteHeader(rec.Code)
 	w.Write(body)
 }
