@@ -38,6 +38,10 @@ func (t inProcess) RoundTrip(r *http.Request) (*http.Response, error) {
 // corpusWorld is the account the corpus file describes.
 type corpusWorld struct {
 	uid    string
+	ram    *ram.Service
+	sts    *sts.Service
+	alice  ram.Identity // the RAM user the client signs as
+	target ram.Role
 	client *openapi.Client
 	// newServer makes a fresh OpenAPI server over the same RAM and STS,
 	// whose nonce memory is empty.
@@ -78,6 +82,7 @@ func newCorpusWorld(t testing.TB) *corpusWorld {
 		t.Fatal(err)
 	}
 	root := `"Principal":{"RAM":["acs:ram::` + acct.ID + `:root"]}`
+	var target ram.Role
 	for _, in := range []ram.RoleInput{
 		{RoleName: "target", MaxSessionDuration: 7200,
 			AssumeRolePolicyDocument: `{"Version":"1","Statement":[{"Effect":"Allow","Action":"sts:AssumeRole",` + root + `}]}`},
@@ -85,8 +90,12 @@ func newCorpusWorld(t testing.TB) *corpusWorld {
 			AssumeRolePolicyDocument: `{"Version":"1","Statement":[{"Effect":"Allow","Action":"sts:AssumeRole",` + root +
 				`,"Condition":{"StringEquals":{"sts:ExternalId":"` + guardedExternalID + `"}}}]}`},
 	} {
-		if _, err := r.CreateRole(ctx, acct.ID, in); err != nil {
+		role, err := r.CreateRole(ctx, acct.ID, in)
+		if err != nil {
 			t.Fatal(err)
+		}
+		if in.RoleName == "target" {
+			target = role
 		}
 	}
 	newServer := func() http.Handler {
@@ -94,10 +103,11 @@ func newCorpusWorld(t testing.TB) *corpusWorld {
 		stsapi.Register(srv, s, r)
 		return srv
 	}
-	return &corpusWorld{uid: acct.ID, newServer: newServer, client: &openapi.Client{
-		Endpoint: "http://sts.test", AccessKeyID: k.AccessKeyID, AccessKeySecret: secret,
-		HTTP: &http.Client{Transport: inProcess{newServer()}},
-	}}
+	return &corpusWorld{uid: acct.ID, ram: r, sts: s, target: target, newServer: newServer,
+		alice: ram.Identity{Kind: ram.KindUser, Account: acct.ID, UserName: "alice"}, client: &openapi.Client{
+			Endpoint: "http://sts.test", AccessKeyID: k.AccessKeyID, AccessKeySecret: secret,
+			HTTP: &http.Client{Transport: inProcess{newServer()}},
+		}}
 }
 
 type assumeOut struct {

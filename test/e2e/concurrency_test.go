@@ -3,8 +3,6 @@ package e2e
 import (
 	"fmt"
 	"math/rand/v2"
-	"net"
-	"net/http"
 	"path"
 	"path/filepath"
 	"sync"
@@ -53,14 +51,7 @@ func TestConcurrentPullsUnderFaults(t *testing.T) {
 	// these fall on different blobs — then 5 % at random.
 	faulty := &faultyRegistry{next: w.n.Registry, rng: rand.New(rand.NewPCG(seed, 1)), rate: 0.05,
 		faults: []string{"truncate", "reset", "503", "corrupt", "truncate", "reset", "503", "corrupt"}}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := &http.Server{Handler: faulty}
-	go srv.Serve(ln)
-	t.Cleanup(func() { srv.Close() })
-	p := pull.New(w.n.ACR, w.n.RAM, w.n.STS, w.n.Net, w.n.Content, pull.Options{RegistryAddr: ln.Addr().String()})
+	p := w.pullerBehind(faulty)
 	defer p.Close()
 
 	for round := range rounds {

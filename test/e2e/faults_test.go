@@ -115,6 +115,20 @@ func hijackClose(w http.ResponseWriter, reset bool) {
 	conn.Close()
 }
 
+// pullerBehind is a puller of the world's node whose registry traffic
+// goes through h (a faultyRegistry) on a listener of its own.
+func (w *world) pullerBehind(h http.Handler) *pull.Puller {
+	w.t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	srv := &http.Server{Handler: h}
+	go srv.Serve(ln)
+	w.t.Cleanup(func() { srv.Close() })
+	return pull.New(w.n.ACR, w.n.RAM, w.n.STS, w.n.Net, w.n.Content, pull.Options{RegistryAddr: ln.Addr().String()})
+}
+
 // A pull survives a registry that cuts (at a random offset), refuses,
 // corrupts (a random byte) and resets layers: it fetches them again, and
 // what it stores re-hashes correctly.
@@ -129,14 +143,7 @@ func TestPullSurvivesRegistryFaults(t *testing.T) {
 	t.Logf("fault offsets from seed %d", seed)
 	faulty := &faultyRegistry{next: w.n.Registry, rng: rand.New(rand.NewPCG(seed, 0)),
 		faults: []string{"truncate", "", "503", "", "corrupt", "", "reset", "", "truncate"}}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := &http.Server{Handler: faulty}
-	go srv.Serve(ln)
-	t.Cleanup(func() { srv.Close() })
-	p := pull.New(w.n.ACR, w.n.RAM, w.n.STS, w.n.Net, w.n.Content, pull.Options{RegistryAddr: ln.Addr().String()})
+	p := w.pullerBehind(faulty)
 	defer p.Close()
 
 	res, err := p.Pull(t.Context(), pull.Settings{Account: w.a, Region: "cn-hangzhou", Session: "eci-faults"}, host+"/eci_test/app:1", pull.FetchOptions{})
@@ -175,16 +182,9 @@ func TestPullGivesUpOnABrokenRegistry(t *testing.T) {
 		faults[i] = "reset"
 	}
 	faulty := &faultyRegistry{next: w.n.Registry, faults: faults}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := &http.Server{Handler: faulty}
-	go srv.Serve(ln)
-	t.Cleanup(func() { srv.Close() })
-	p := pull.New(w.n.ACR, w.n.RAM, w.n.STS, w.n.Net, w.n.Content, pull.Options{RegistryAddr: ln.Addr().String()})
+	p := w.pullerBehind(faulty)
 	defer p.Close()
-	_, err = p.Pull(t.Context(), pull.Settings{Account: w.a, Region: "cn-hangzhou", Session: "eci-broken"}, host+"/eci_test/app:1", pull.FetchOptions{})
+	_, err := p.Pull(t.Context(), pull.Settings{Account: w.a, Region: "cn-hangzhou", Session: "eci-broken"}, host+"/eci_test/app:1", pull.FetchOptions{})
 	if pull.KindOf(err) != pull.Network {
 		t.Fatalf("pull = %v (kind %s), want a network failure", err, pull.KindOf(err))
 	}
